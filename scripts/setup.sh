@@ -22,22 +22,22 @@ fi
 VPY="$VENV/bin/python"
 PIP=("$VPY" -m pip --disable-pip-version-check)
 
-# 1. torch: keep any installed torch >= 2.1 with a matching torchvision; else install the pin.
+# 1+2. torch (keep any installed torch >= 2.1 with torchvision, e.g. a user's CUDA build; else the pin),
+#      the pinned Python dependencies (everything but mmcv) and mmcv's build tools — one pip resolution.
+TORCH_REQ=""
 if "$VPY" - <<'PY' 2>/dev/null
 import torch, torchvision  # noqa: F401
 major, minor = (int(x) for x in torch.__version__.split(".")[:2])
 raise SystemExit(0 if (major, minor) >= (2, 1) else 1)
 PY
 then
-  phase "torch already installed: $("$VPY" -c 'import torch; print(torch.__version__)')"
+  phase "keeping installed torch $("$VPY" -c 'import torch; print(torch.__version__)')"
 else
-  phase "installing $TORCH_PIN"
-  "${PIP[@]}" install -q $TORCH_PIN
+  TORCH_REQ=$TORCH_PIN
 fi
-
-# 2. The pinned Python dependencies (everything but mmcv) and the build tools mmcv needs.
-phase "installing pinned requirements"
-"${PIP[@]}" install -q -r requirements.txt
+phase "installing ${TORCH_REQ:+$TORCH_REQ and }pinned requirements"
+# shellcheck disable=SC2086
+"${PIP[@]}" install -q $TORCH_REQ -r requirements.txt
 
 # 3. mmcv with ops, from the wheel cache or built from the sdist.
 if "$VPY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; then
