@@ -24,7 +24,7 @@ def main() -> int:
     ap.add_argument("notebooks", nargs="*", help="subset to run (default: all notebooks/*.ipynb)")
     args = ap.parse_args()
 
-    notebooks = [Path(n) for n in args.notebooks] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    notebooks = [Path(n).resolve() for n in args.notebooks] or sorted((ROOT / "notebooks").glob("*.ipynb"))
     if not notebooks:
         print("no notebooks found", file=sys.stderr)
         return 1
