@@ -1,0 +1,132 @@
+"""Lightweight Edge Enhancement Module (LEEM), paper §3.4 Eq. 15–18.
+
+* Eq. 15 — ``x_vert = σ(α) ⊙ ReLU(W_{3×1} ∗ x)``, ``x_hori = W_{1×3} ∗ x_vert`` (both ``C → C``,
+  no bias; ``α`` a scalar, initialised to 0.1).
+* Eq. 16 :func:`separable_laplacian_kernels` — ``W_{3×1}⁽⁰⁾ = ¼[1, −2, 1]ᵀ ⊙ I_C``,
+  ``W_{1×3}⁽⁰⁾ = ¼[1, −2, 1] ⊙ I_C``: the 1-D Laplacian on the *same* channel, zero across channels
+  (the official code fills every (out, in) channel pair, which sums all channels at init).
+* Eq. 17 :func:`laplacian_3x3_kernel` — their composition ``(1/16)[[1,−2,1],[−2,4,−2],[1,−2,1]] ⊙ I``
+  (the initial kernel of the ``mode='conv3x3'`` variant of Tab. 4: one 3×3 ``C → C`` conv, no α/ReLU).
+* Eq. 18 :func:`lw_instance_norm` — ``x̄ = x + γ ⊙ (x_hori − μ)/√(σ² + ε)`` with ``μ, σ²`` per sample
+  and channel over space (LW-IN), ``ε = 1e-5``, ``γ ∈ R^C``.
+
+``γ`` initialisation: ``gamma_init=0.1`` (a LayerScale-like small gate). ``γ = 0`` would make the
+module an exact identity at step 0 but would also zero the gradients of both convolutions (they only
+reach the output through ``γ``) until ``γ`` has moved; 0.1 keeps the initial perturbation small
+(the normalised edge map has unit variance per channel) while every parameter learns from step 0.
+
+Note on ``α``: LW-IN divides by the spatial standard deviation, so the positive scalar ``σ(α)`` is
+cancelled up to ``ε``; its gradient is of order ``ε/σ²`` — tiny but non-zero. This follows the paper.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = [
+    "LEEM",
+    "LEEM_MODES",
+    "laplacian_3x3_kernel",
+    "lw_instance_norm",
+    "separable_laplacian_kernels",
+]
+
+LEEM_MODES: tuple[str, ...] = ("separable", "conv3x3")
+LW_IN_EPS = 1e-5
+
+
+def separable_laplacian_kernels(channels: int) -> tuple[Tensor, Tensor]:
+    """Eq. 16: initial ``(W_{3×1}, W_{1×3})`` of shapes ``[C, C, 3, 1]`` and ``[C, C, 1, 3]``.
+
+    ``¼[1, −2, 1]`` on the diagonal (output channel = input channel), zero elsewhere (``⊙ I_C``).
+    """
+    taps = torch.tensor([1.0, -2.0, 1.0]) / 4.0
+    eye = torch.eye(channels)
+    w = eye[:, :, None] * taps  # [C, C, 3]
+    return w[:, :, :, None].clone(), w[:, :, None, :].clone()
+
+
+def laplacian_3x3_kernel(channels: int) -> Tensor:
+    """Eq. 17: ``(1/16)[[1,−2,1],[−2,4,−2],[1,−2,1]] ⊙ I_C`` as a ``[C, C, 3, 3]`` conv weight."""
+    taps = torch.tensor([1.0, -2.0, 1.0])
+    kernel = torch.outer(taps, taps) / 16.0
+    return torch.eye(channels)[:, :, None, None] * kernel
+
+
+def lw_instance_norm(x: Tensor, eps: float = LW_IN_EPS) -> Tensor:
+    """LW-IN of Eq. 18 without the scale: ``(x − μ_space)/√(σ²_space + ε)`` per sample and channel.
+
+    Uses the biased (population) spatial variance, as instance normalisation does; written out (not
+    ``F.instance_norm``) so that a 1×1 map (a deep level of a tiny image) gives zeros instead of an error.
+    """
+    var, mean = torch.var_mean(x, dim=(-2, -1), keepdim=True, correction=0)
+    return (x - mean) * torch.rsqrt(var + eps)
+
+
+class LEEM(nn.Module):
+    """Lightweight Edge Enhancement Module (Eq. 15–18) on a ``[B, C, H, W]`` feature.
+
+    Args:
+        channels: ``C``.
+        mode: ``'separable'`` (Eq. 15–16, default) or ``'conv3x3'`` (Tab. 4's 3×3 variant, Eq. 17 init).
+        alpha_init: initial gate parameter ``α`` (separable mode only).
+        gamma_init: initial value of every entry of ``γ`` (see the module docstring).
+        eps: ``ε`` of LW-IN.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        mode: str = "separable",
+        alpha_init: float = 0.1,
+        gamma_init: float = 0.1,
+        eps: float = LW_IN_EPS,
+    ) -> None:
+        super().__init__()
+        if mode not in LEEM_MODES:
+            raise ValueError(f"LEEM: unknown mode {mode!r}; valid: {list(LEEM_MODES)}")
+        self.channels, self.mode, self.eps = channels, mode, eps
+        self.alpha_init, self.gamma_init = alpha_init, gamma_init
+        if mode == "separable":
+            self.conv_v = nn.Conv2d(channels, channels, (3, 1), padding=(1, 0), bias=False)  # W_{3×1}
+            self.conv_h = nn.Conv2d(channels, channels, (1, 3), padding=(0, 1), bias=False)  # W_{1×3}
+            self.alpha = nn.Parameter(torch.empty(()))
+        else:
+            self.conv = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.gamma = nn.Parameter(torch.empty(channels))
+        self.init_weights()
+
+    @torch.no_grad()
+    def init_weights(self) -> None:
+        """Eq. 16 (or Eq. 17) kernels, ``α = alpha_init``, ``γ = gamma_init``.
+
+        Also called by the neck after mmdet's FPN Xavier-initialises every Conv2d below it.
+        """
+        if self.mode == "separable":
+            w_v, w_h = separable_laplacian_kernels(self.channels)
+            self.conv_v.weight.copy_(w_v)
+            self.conv_h.weight.copy_(w_h)
+            self.alpha.fill_(self.alpha_init)
+        else:
+            self.conv.weight.copy_(laplacian_3x3_kernel(self.channels))
+        self.gamma.fill_(self.gamma_init)
+
+    def edge_response(self, x: Tensor) -> dict[str, Tensor]:
+        """Eq. 15 (separable: ``x_vert``, ``x_hori``) or the 3×3 response (as ``x_hori``)."""
+        if self.mode == "separable":
+            x_vert = torch.sigmoid(self.alpha) * F.relu(self.conv_v(x))
+            return {"x_vert": x_vert, "x_hori": self.conv_h(x_vert)}
+        return {"x_hori": self.conv(x)}
+
+    def forward(self, x: Tensor, return_intermediates: bool = False) -> Tensor | dict[str, Any]:
+        """``x̄ = x + γ ⊙ LW-IN(x_hori)`` (Eq. 18). Intermediates: ``x_vert``, ``x_hori``, ``normed``, ``out``."""
+        if x.dim() != 4 or x.shape[1] != self.channels:
+            raise ValueError(f"LEEM: expected [B, {self.channels}, H, W], got {tuple(x.shape)}")
+        inter: dict[str, Any] = self.edge_response(x)
+        inter["normed"] = lw_instance_norm(inter["x_hori"], self.eps)
+        inter["out"] = x + self.gamma[None, :, None, None] * inter["normed"]
+        return inter if return_intermediates else inter["out"]
