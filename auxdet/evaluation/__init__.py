@@ -1,0 +1,40 @@
+"""Evaluation for auxdet: the paper's AP50/Recall per metadata domain and IRSTD Pd/Fa.
+
+Importing this package registers ``AuxVOCMetric`` in mmdet's ``METRICS``
+(use ``save_best='auxvoc/AP50'`` for best-checkpoint selection).
+"""
+
+from auxdet.evaluation.irstd import match_targets, pd_fa, pd_fa_per_image, pd_fa_records
+from auxdet.evaluation.metrics import (
+    AuxVOCMetric,
+    EvaluationError,
+    ImageEval,
+    ap_name,
+    build_records,
+    evaluate_detections,
+    evaluate_records,
+    iter_groups,
+    make_image_eval,
+    sample_to_records,
+    table_to_metrics,
+    voc_ap_recall,
+)
+
+__all__ = [
+    "AuxVOCMetric",
+    "EvaluationError",
+    "ImageEval",
+    "ap_name",
+    "build_records",
+    "evaluate_detections",
+    "evaluate_records",
+    "iter_groups",
+    "make_image_eval",
+    "match_targets",
+    "pd_fa",
+    "pd_fa_per_image",
+    "pd_fa_records",
+    "sample_to_records",
+    "table_to_metrics",
+    "voc_ap_recall",
+]
