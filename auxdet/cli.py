@@ -1,0 +1,284 @@
+"""``auxdet`` command line: train, test, predict, synth, demo.
+
+::
+
+    auxdet train CONFIG [--work-dir D] [--cfg-options K=V ...] [--resume [CKPT]] [--amp]
+                        [--launcher none|pytorch|slurm|mpi] [--seed S]
+    auxdet test CONFIG CHECKPOINT [--work-dir D] [--out results.csv] [--cfg-options K=V ...]
+    auxdet predict CONFIG CHECKPOINT IMAGE... (--platform P --band B | --meta-json F | --meta-table T)
+                        [--out-dir D] [--score-thr T] [--tile SIZE --overlap O] [--counterfactual]
+    auxdet synth OUT_DIR [--num-images N] [--seed S] [--scale X] [--max-size M] [--size S]
+    auxdet demo [--work-dir D] [--quick]
+
+``CONFIG`` is a path or a name under ``auxdet/configs`` (e.g. ``cpu_tiny/auxdet_r18_tiny_synthetic``).
+Multi-GPU / multi-machine: ``torchrun --nproc_per_node N -m auxdet train CONFIG --launcher pytorch``.
+
+User errors (missing config / checkpoint / image, missing or invalid metadata, a checkpoint of another
+architecture, bad option values) print one line ``auxdet: error: …`` on stderr and exit with code 2
+(``AUXDET_DEBUG=1`` shows the traceback). A NaN/Inf loss stops training with exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_parser", "is_user_error", "main"]
+
+EXIT_USER_ERROR = 2
+EXIT_TRAINING_FAILED = 1
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
+    return v
+
+
+def _score(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {v}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``auxdet`` argument parser (sub-commands train / test / predict / synth / demo)."""
+    p = argparse.ArgumentParser(prog="auxdet", description="AuxDet: metadata-aware infrared small target detection")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a config with mmengine's Runner")
+    t.add_argument("config", help="config path or name under auxdet/configs")
+    t.add_argument("--work-dir", help="output folder (default ./work_dirs/<config name>)")
+    t.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE", help="override config entries")
+    t.add_argument("--resume", nargs="?", const=True, default=False, metavar="CKPT",
+                   help="resume from the latest checkpoint in the work dir (or from CKPT)")
+    t.add_argument("--load-from", metavar="CKPT", help="initial weights (not a resume)")
+    t.add_argument("--amp", action="store_true", help="mixed precision (mmengine AmpOptimWrapper)")
+    t.add_argument("--launcher", choices=("none", "pytorch", "slurm", "mpi"), default="none")
+    t.add_argument("--seed", type=int, help="random seed")
+    t.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    t.add_argument("--local_rank", "--local-rank", type=int, default=0, help=argparse.SUPPRESS)
+    t.set_defaults(func=_cmd_train)
+
+    e = sub.add_parser("test", help="evaluate a checkpoint on the config's test set")
+    e.add_argument("config")
+    e.add_argument("checkpoint")
+    e.add_argument("--work-dir", help="log folder (default: beside the checkpoint)")
+    e.add_argument("--out", help="write the per-platform/band results table as CSV")
+    e.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE")
+    e.add_argument("--launcher", choices=("none", "pytorch", "slurm", "mpi"), default="none")
+    e.set_defaults(func=_cmd_test)
+
+    d = sub.add_parser("predict", help="detect targets in image files")
+    d.add_argument("config")
+    d.add_argument("checkpoint")
+    d.add_argument("images", nargs="+", metavar="IMAGE")
+    d.add_argument("--platform", help="sensor platform of the images (e.g. Air, Space, Land)")
+    d.add_argument("--band", help="spectral band of the images (e.g. LWIR, NIR, SWIR)")
+    d.add_argument("--meta-json", help="JSON: {platform, band} for all images or {image: {platform, band}}")
+    d.add_argument("--meta-table", help="WideIRSTD statistics.txt (id platform band width height area)")
+    d.add_argument("--out-dir", default="predictions", help="where <image>.json / <image>.png go")
+    d.add_argument("--score-thr", type=_score, default=0.3, help="keep detections with score ≥ this")
+    d.add_argument("--tile", type=_nonneg_int, default=0, help="sliding-window tile size in pixels (0: off)")
+    d.add_argument("--overlap", type=_nonneg_int, default=64,
+                   help="tile overlap in pixels (must exceed the largest target)")
+    d.add_argument("--nms-iou", type=_score, default=0.5, help="IoU of the NMS merging tiles")
+    d.add_argument("--counterfactual", action="store_true",
+                   help="also run every platform × band of the vocabulary and tabulate the changes")
+    d.add_argument("--device", default="cpu")
+    d.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE")
+    d.set_defaults(func=_cmd_predict)
+
+    s = sub.add_parser("synth", help="generate the synthetic omni-domain dataset")
+    s.add_argument("out_dir")
+    s.add_argument("--num-images", type=int, default=1000)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--scale", type=float, default=1.0, help="fraction of the native image size")
+    s.add_argument("--max-size", type=int, help="cap the longer image side")
+    s.add_argument("--size", type=int, help="render every image as SIZE × SIZE")
+    s.add_argument("--overwrite", action="store_true")
+    s.set_defaults(func=_cmd_synth)
+
+    m = sub.add_parser("demo", help="synthetic data → train baseline & AuxDet (CPU-tiny) → report")
+    m.add_argument("--work-dir", default="work_dirs/demo")
+    m.add_argument("--quick", action="store_true", help="a 1–2 minute version (tests, notebooks)")
+    m.add_argument("--seed", type=int, default=0)
+    m.set_defaults(func=_cmd_demo)
+    return p
+
+
+# --------------------------------------------------------------------------- commands
+def _cmd_train(args: argparse.Namespace) -> int:
+    from auxdet.engine.runner import load_config, train
+
+    cfg = load_config(
+        args.config, work_dir=args.work_dir, cfg_options=args.cfg_options, resume=args.resume,
+        load_from=args.load_from, amp=args.amp, launcher=args.launcher, seed=args.seed,
+        progress_bar=not args.no_progress,
+    )
+    runner = train(cfg)
+    print(f"training finished: {runner.work_dir}")
+    best = runner.message_hub.get_info("best_ckpt")
+    if best:
+        print(f"best checkpoint ({runner.message_hub.get_info('best_score'):.4f}): {best}")
+    return 0
+
+
+def _cmd_test(args: argparse.Namespace) -> int:
+    from auxdet.engine.runner import resolve_config, test
+
+    resolve_config(args.config)  # config errors before checkpoint errors
+    metrics = test(args.config, args.checkpoint, work_dir=args.work_dir, cfg_options=args.cfg_options,
+                   out=args.out, launcher=args.launcher)
+    for key, value in metrics.items():
+        print(f"{key}\t{value:.4f}")
+    if args.out:
+        print(f"results written to {args.out}")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from auxdet.data.datasets import image_size
+    from auxdet.data.loading import load_ir_image
+    from auxdet.engine.inference import (
+        Predictor,
+        TilingError,
+        counterfactual,
+        read_meta_json,
+        resolve_image_meta,
+        tile_windows,
+        write_prediction,
+    )
+    from auxdet.engine.runner import resolve_config
+
+    resolve_config(args.config)
+    for path in (args.checkpoint, *args.images):
+        if not Path(path).is_file():
+            kind = "checkpoint" if path == args.checkpoint else "image"
+            raise FileNotFoundError(f"{kind} '{path}' not found")
+    if args.tile:
+        try:
+            tile_windows(args.tile, args.tile, args.tile, args.overlap)
+        except TilingError as err:
+            raise TilingError(f"--tile/--overlap: {err}") from None
+    meta_json = read_meta_json(args.meta_json) if args.meta_json else None
+    predictor = Predictor(args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options)
+    vocab = predictor.vocabulary
+    meta_table = None
+    if args.meta_table:
+        from auxdet.data.wideirstd import load_statistics
+
+        meta_table = load_statistics(args.meta_table, vocab)
+    # all metadata resolved (and validated) before any image is processed
+    metas = [
+        resolve_image_meta(img, *image_size(img), vocab, platform=args.platform, band=args.band,
+                           meta_json=meta_json, meta_table=meta_table)
+        for img in args.images
+    ]
+    out_dir = Path(args.out_dir)
+    extra: dict[str, Any] = {"config": str(args.config), "checkpoint": str(args.checkpoint),
+                             "tile": args.tile or None, "overlap": args.overlap if args.tile else None}
+    bar = tqdm(list(zip(args.images, metas, strict=True)), desc="predict", unit="img", disable=len(metas) < 2)
+    scale = max(predictor.input_scale or (0,))
+    for img_path, meta in bar:
+        if not args.tile and scale and max(meta.width, meta.height) > 4 * scale:
+            print(f"auxdet: note: {img_path} ({meta.width}×{meta.height}) is resized to the model's {scale}-px input; "
+                  f"small targets may vanish — consider --tile {scale} --overlap 64", file=sys.stderr)
+        image = load_ir_image(img_path)
+
+        def run(m: Any, image: Any = image, img_path: str = img_path) -> Any:
+            return predictor.predict(image, m, tile=args.tile, overlap=args.overlap, iou_thr=args.nms_iou,
+                                     name=img_path, progress=True)
+
+        dets = run(meta).above(args.score_thr)
+        json_path, png_path = write_prediction(out_dir, img_path, image, meta, dets, score_thr=args.score_thr,
+                                               extra=extra, classes=predictor.classes)
+        print(f"{img_path} [{meta.platform}/{meta.band} {meta.width}×{meta.height}]: {len(dets)} detections "
+              f"(score ≥ {args.score_thr}) → {json_path}, {png_path}")
+        for box, score in list(zip(dets.boxes, dets.scores, strict=True))[:20]:
+            print(f"  [{box[0]:8.1f} {box[1]:8.1f} {box[2]:8.1f} {box[3]:8.1f}]  score {score:.3f}")
+        if len(dets) > 20:
+            print(f"  … {len(dets) - 20} more in {json_path}")
+        if args.counterfactual:
+            table = counterfactual(run, meta, vocab, score_thr=args.score_thr, iou_thr=0.5, progress=True)
+            csv = out_dir / f"{Path(img_path).stem}_counterfactual.csv"
+            table.to_csv(csv, index=False)
+            print(f"counterfactual metadata for {img_path} (→ {csv}):")
+            print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from auxdet.data.synthetic import generate_dataset
+
+    root = generate_dataset(args.out_dir, args.num_images, seed=args.seed, scale=args.scale, progress=True,
+                            max_size=args.max_size, size=args.size, overwrite=args.overwrite)
+    print(root)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from auxdet.engine.demo import run_demo
+
+    report = run_demo(args.work_dir, quick=args.quick, seed=args.seed)
+    print(f"report: {report}")
+    return 0
+
+
+# --------------------------------------------------------------------------- error boundary
+def is_user_error(err: BaseException) -> bool:
+    """Errors caused by the user's input, reported as one line (exit code 2) rather than a traceback.
+
+    ``FileNotFoundError``/``FileExistsError``, auxdet's metadata / config / checkpoint errors, and any
+    ``ValueError`` subclass defined in an auxdet module (each names the file, field and valid values).
+    """
+    from auxdet.metadata import MetadataError
+
+    if isinstance(err, FileNotFoundError | FileExistsError | NotADirectoryError | MetadataError):
+        return True
+    return isinstance(err, ValueError) and type(err).__module__.split(".")[0] == "auxdet"
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``auxdet`` command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    debug = os.environ.get("AUXDET_DEBUG", "").strip() not in ("", "0")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("auxdet: interrupted (resume training with: auxdet train CONFIG --resume)", file=sys.stderr)
+        return 130
+    except Exception as err:
+        from auxdet.engine.hooks import NonFiniteLossError
+
+        if debug:
+            raise
+        if isinstance(err, NonFiniteLossError):
+            print(f"auxdet: {_one_line(err)}", file=sys.stderr)
+            return EXIT_TRAINING_FAILED
+        if is_user_error(err):
+            print(f"auxdet: error: {_one_line(err)}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,11 @@
+"""Tab. 6 "band": metadata fields ('band',).
+
+Row order of the extracted paper table assumed: columns Sensor, Resolution, Band; single fields, then
+pairs.
+"""
+
+_base_ = ['../auxdet_r50_fpn_1x_wideirstd.py']
+
+model = dict(neck=dict(metadata=dict(fields=('band',))))
+
+paper_ref = dict(_delete_=True, table='Tab. 6', row='band', ap50=77.6, recall=87.4)

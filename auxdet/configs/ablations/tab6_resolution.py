@@ -1,0 +1,11 @@
+"""Tab. 6 "resolution": metadata fields ('resolution',).
+
+Row order of the extracted paper table assumed: columns Sensor, Resolution, Band; single fields, then
+pairs.
+"""
+
+_base_ = ['../auxdet_r50_fpn_1x_wideirstd.py']
+
+model = dict(neck=dict(metadata=dict(fields=('resolution',))))
+
+paper_ref = dict(_delete_=True, table='Tab. 6', row='resolution', ap50=77.7, recall=87.1)

@@ -1,0 +1,10 @@
+"""Tab. 8: ResNet-101 backbone, baseline."""
+
+_base_ = ['../cascade_rpn_r50_fpn_1x_wideirstd.py']
+
+model = dict(
+    backbone=dict(depth=101, init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet101')),
+    neck=dict(in_channels=[256, 512, 1024, 2048]),
+)
+
+paper_ref = dict(_delete_=True, table='Tab. 8', row='R101 Baseline', ap50=74.6, recall=84.4)

@@ -1,0 +1,19 @@
+"""Tab. 9: Grid R-CNN R50-FPN without AuxDet (mmdet's detector, one class), on the paper's data and schedule.
+"""
+
+_base_ = [
+    '../_base_/models/tab9/grid_rcnn_r50_fpn.py',
+    '../_base_/datasets/wideirstd_voc_meta.py',
+    '../_base_/schedules/sgd_12e.py',
+    '../_base_/default_runtime.py',
+]
+
+paper_ref = dict(
+    _delete_=True,
+    table='Tab. 9',
+    row='Grid R-CNN (baseline)',
+    ap50=32.2,
+    recall=34.8,
+    params_m=64.467,
+    flops_t=0.313,
+)

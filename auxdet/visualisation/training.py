@@ -1,0 +1,211 @@
+"""Figures of a training comparison (notebook 04): loss curves, per-domain AP50 / Recall, detections vs GT.
+
+* :func:`loss_history` reads the scalars mmengine logged for each model's work dir
+  (:func:`auxdet.engine.hooks.read_scalars`) into one tidy DataFrame; :func:`plot_loss_curves` draws
+  one panel per loss term with one line per model.
+* :func:`results_table` stacks the ``AuxVOCMetric`` tables (``auxdet test --out``) of several models;
+  :func:`plot_metric_bars` draws AP50 and Recall as grouped bars (x: overall / platform / band groups,
+  hue: model).
+* :func:`match_detections` counts true positives, false alarms and misses of one image (greedy, by
+  score, IoU from mmdet's ``bbox_overlaps``); :func:`plot_detections_vs_gt` draws ground truth and each
+  model's detections on one image per domain.
+
+Plot functions take data and return a matplotlib ``Figure`` (save it with
+:func:`auxdet.visualisation.style.save_figure`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+__all__ = [
+    "METRIC_GROUPS",
+    "loss_history",
+    "match_detections",
+    "plot_detections_vs_gt",
+    "plot_loss_curves",
+    "plot_metric_bars",
+    "results_table",
+]
+
+#: the groups of an AuxVOCMetric table shown by default (``domain`` = platform × band is also there)
+METRIC_GROUPS: tuple[str, ...] = ("overall", "platform", "band")
+_SKIP_SCALARS = {"lr", "data_time", "time", "grad_norm", "acc", "epoch", "iter", "step"}
+
+
+def loss_history(work_dirs: Mapping[str, str | os.PathLike]) -> pd.DataFrame:
+    """Training losses logged by mmengine: columns ``model, iter, epoch, key, value`` (one row per
+    model × iteration × loss term; ``key`` is ``loss`` for the total and e.g. ``loss_cls`` for a term).
+
+    Raises:
+        FileNotFoundError: a work dir has no ``*/vis_data/scalars.json`` with training losses.
+    """
+    from auxdet.engine.hooks import read_scalars
+
+    rows = []
+    for model, work_dir in work_dirs.items():
+        train = [r for r in read_scalars(work_dir) if "loss" in r and "iter" in r]
+        if not train:
+            raise FileNotFoundError(f"no training losses logged under '{work_dir}' (*/vis_data/scalars.json)")
+        by_iter = {r["iter"]: r for r in train}  # a resumed run logs an iteration once; keep the last
+        for it in sorted(by_iter):
+            rec = by_iter[it]
+            for key, value in rec.items():
+                if key in _SKIP_SCALARS or "loss" not in key:
+                    continue
+                rows.append({"model": model, "iter": int(it), "epoch": int(rec.get("epoch", 0)), "key": key,
+                             "value": float(value)})
+    return pd.DataFrame(rows, columns=["model", "iter", "epoch", "key", "value"])
+
+
+def plot_loss_curves(history: pd.DataFrame, *, keys: Sequence[str] | None = None, smooth: int = 1,
+                     ncols: int = 3) -> Figure:
+    """One panel per loss term (total ``loss`` first), one line per model; ``smooth`` = rolling-mean
+    window in iterations (1: raw)."""
+    import matplotlib.pyplot as plt
+
+    if history.empty:
+        raise ValueError("plot_loss_curves: the loss history is empty")
+    keys = list(keys) if keys is not None else ["loss"] + sorted(set(history["key"]) - {"loss"})
+    ncols = min(ncols, len(keys))
+    nrows = -(-len(keys) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.8 * nrows), squeeze=False, sharex=True)
+    for ax, key in zip(axes.flat, keys, strict=False):
+        part = history[history["key"] == key]
+        for model, curve in part.groupby("model", sort=False):
+            curve = curve.sort_values("iter")
+            values = curve["value"].rolling(max(1, int(smooth)), min_periods=1).mean()
+            ax.plot(curve["iter"], values, label=str(model), lw=1.4 if key == "loss" else 1.0)
+        ax.set_title(key, fontsize=9)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(keys):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("iteration")
+    axes[0, 0].set_ylabel("loss")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def results_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Stack per-model ``AuxVOCMetric`` tables (columns ``group, value, …, AP50, Recall``) with a
+    ``model`` column and a readable ``label`` (``overall``, ``Air``, ``LWIR``, ``Air/LWIR``)."""
+    parts = []
+    for model, table in tables.items():
+        missing = {"group", "value", "AP50", "Recall"} - set(table.columns)
+        if missing:
+            raise ValueError(f"results of {model!r} lack the columns {sorted(missing)} (an AuxVOCMetric table?)")
+        t = table.copy()
+        t.insert(0, "model", model)
+        t["label"] = [("overall" if g == "overall" else str(v).replace("_", "/") if g == "domain" else str(v))
+                      for g, v in zip(t["group"], t["value"], strict=True)]
+        parts.append(t)
+    return pd.concat(parts, ignore_index=True)
+
+
+def plot_metric_bars(results: pd.DataFrame, *, metrics: Sequence[str] = ("AP50", "Recall"),
+                     groups: Sequence[str] = METRIC_GROUPS, title: str | None = None) -> Figure:
+    """Grouped bars of ``metrics`` (one panel each) per group label (x) and model (hue).
+
+    Groups without targets (NaN) are left empty and marked "n/a".
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    data = results[results["group"].isin(groups)]
+    if data.empty:
+        raise ValueError(f"no rows of groups {list(groups)} in the results")
+    order = list(dict.fromkeys(data["label"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(max(4.0, 0.9 * len(order) + 1.5) * len(metrics), 3.4),
+                             squeeze=False)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        sns.barplot(data=data, x="label", y=metric, hue="model", order=order, ax=ax)
+        ax.set(xlabel="", ylabel=metric, ylim=(0, 1.1), title=metric)
+        for container in ax.containers:
+            ax.bar_label(container, fmt="%.2f", fontsize=6, padding=1)
+        for i, label in enumerate(order):
+            if data.loc[data["label"] == label, metric].isna().all():
+                ax.text(i, 0.02, "n/a", ha="center", fontsize=8, color="grey")
+        ax.tick_params(axis="x", rotation=30)
+        ax.grid(axis="y", alpha=0.3)
+        if ax is not axes[0, 0] and ax.get_legend() is not None:
+            ax.get_legend().remove()
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def match_detections(gt_boxes: np.ndarray, det_boxes: np.ndarray, scores: np.ndarray | None = None,
+                     iou_thr: float = 0.5) -> dict[str, int]:
+    """``{'tp', 'fp', 'missed'}`` of one image: detections (best score first) matched one-to-one to the
+    ground truth at IoU ≥ ``iou_thr`` (mmdet ``bbox_overlaps``, boxes 0-based xyxy)."""
+    import torch
+    from mmdet.structures.bbox import bbox_overlaps
+
+    gt = np.asarray(gt_boxes, np.float32).reshape(-1, 4)
+    det = np.asarray(det_boxes, np.float32).reshape(-1, 4)
+    if not len(det) or not len(gt):
+        return {"tp": 0, "fp": len(det), "missed": len(gt)}
+    order = np.argsort(-np.asarray(scores)) if scores is not None else np.arange(len(det))
+    iou = bbox_overlaps(torch.from_numpy(det[order]), torch.from_numpy(gt)).numpy()
+    used = np.zeros(len(gt), bool)
+    tp = 0
+    for row in iou:
+        cand = np.flatnonzero(~used & (row >= iou_thr))
+        if len(cand):
+            used[cand[np.argmax(row[cand])]] = True
+            tp += 1
+    return {"tp": tp, "fp": len(det) - tp, "missed": int((~used).sum())}
+
+
+def plot_detections_vs_gt(
+    images: Sequence[np.ndarray],
+    gt_boxes: Sequence[np.ndarray],
+    detections: Mapping[str, Sequence[Any]],
+    *,
+    titles: Sequence[str] | None = None,
+    iou_thr: float = 0.5,
+    panel_size: float = 2.8,
+) -> Figure:
+    """Rows = models, columns = images: ground truth (dashed lime) and detections (red, with scores).
+
+    ``detections``: model → one object per image with ``boxes`` and ``scores`` (e.g.
+    :class:`auxdet.engine.inference.Detections`, already filtered by a score threshold). Each panel's
+    title counts true positives / false alarms / misses (:func:`match_detections`).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    n = len(images)
+    if len(gt_boxes) != n or any(len(d) != n for d in detections.values()):
+        raise ValueError("plot_detections_vs_gt: one ground truth and one detection set per image and model")
+    fig, axes = plt.subplots(len(detections), n, figsize=(panel_size * n, panel_size * len(detections) + 0.3),
+                             squeeze=False)
+    for i, (model, dets_per_image) in enumerate(detections.items()):
+        for j in range(n):
+            ax = axes[i, j]
+            img = np.asarray(images[j])
+            ax.imshow(img.mean(axis=-1) if img.ndim == 3 else img, cmap="gray")
+            for x1, y1, x2, y2 in np.asarray(gt_boxes[j], float).reshape(-1, 4):
+                ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, ec="lime", lw=1.2,
+                                       ls="--"))
+            dets = dets_per_image[j]
+            for (x1, y1, x2, y2), s in zip(np.asarray(dets.boxes, float).reshape(-1, 4), dets.scores, strict=True):
+                ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, ec="red", lw=1.0))
+                ax.text(x1, y1 - 1, f"{s:.2f}" if s >= 0.01 else f"{s:.0e}", color="red", fontsize=6, va="bottom")
+            c = match_detections(gt_boxes[j], dets.boxes, dets.scores, iou_thr)
+            head = f"{titles[j]}\n" if titles is not None and i == 0 else ""
+            ax.set_title(f"{head}TP {c['tp']} · FA {c['fp']} · miss {c['missed']}", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[i, 0].set_ylabel(model, fontsize=9)
+    fig.tight_layout()
+    return fig

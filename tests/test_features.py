@@ -1,0 +1,256 @@
+"""Neck-feature maps, the Grad-CAM adapter, the tutorial's checkpoint cache and config diff, training plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+matplotlib.use("Agg")
+
+BASELINE = "cpu_tiny/cascade_rpn_r18_tiny_synthetic"
+AUXDET = "cpu_tiny/auxdet_r18_tiny_synthetic"
+SIZES = ((96, 128), (128, 128))  # (H, W): the first image is padded to 128 × 128 in the batch
+
+
+@pytest.fixture(scope="module")
+def detectors() -> dict:
+    """Untrained CPU-tiny baseline and AuxDet (seeded) in eval mode, with the same batch."""
+    from auxdet.models.detector import build_detector, demo_batch
+
+    torch.manual_seed(0)
+    out = {}
+    for name, cfg in (("baseline", BASELINE), ("auxdet", AUXDET)):
+        model = build_detector(cfg).eval()
+        inputs, samples = demo_batch(model, SIZES, training=False, seed=1)
+        out[name] = (model, inputs, samples)
+    return out
+
+
+# ----------------------------------------------------------------------------- feature maps
+def test_channel_activation_shapes_and_values() -> None:
+    from auxdet.visualisation.features import channel_activation
+
+    x = torch.randn(2, 5, 7, 9)
+    assert channel_activation(x).shape == (2, 7, 9)
+    assert torch.allclose(channel_activation(x), x.abs().mean(1))
+    assert torch.allclose(channel_activation(x, "l2"), x.norm(dim=1))
+    assert torch.allclose(channel_activation(x, "max_abs"), x.abs().amax(1))
+    assert channel_activation(x[0], "mean").shape == (7, 9)
+    with pytest.raises(ValueError, match="valid"):
+        channel_activation(x, "median")
+    with pytest.raises(ValueError, match="shape"):
+        channel_activation(x[0, 0])
+
+
+def test_neck_features_are_stride_4_and_map_back_to_the_original_image(detectors: dict) -> None:
+    from auxdet.visualisation.features import channel_activation, neck_features, to_image_frame
+
+    model, inputs, samples = detectors["auxdet"]
+    feats = neck_features(model, inputs, samples)
+    assert len(feats) == 2  # the paper's neck returns strides 4 and 8
+    assert feats[0].shape == (2, 64, inputs.shape[2] // 4, inputs.shape[3] // 4)
+    assert feats[1].shape[-2:] == (inputs.shape[2] // 8, inputs.shape[3] // 8)
+    act = channel_activation(feats[0])
+    assert act.shape == (2, inputs.shape[2] // 4, inputs.shape[3] // 4)
+    framed = to_image_frame(act[0], samples[0])
+    assert framed.shape == SIZES[0] and np.isfinite(framed).all()
+
+
+def test_to_image_frame_crops_padding_and_undoes_the_resize() -> None:
+    from mmdet.structures import DetDataSample
+
+    from auxdet.visualisation.features import to_image_frame
+
+    # a 192 × 256 image resized to 96 × 128, padded to 128 × 128; stride-4 map: valid rows 0..23
+    sample = DetDataSample(metainfo=dict(ori_shape=(192, 256), img_shape=(96, 128), batch_input_shape=(128, 128)))
+    fmap = np.zeros((32, 32), np.float32)
+    fmap[:24] = 1.0
+    framed = to_image_frame(fmap, sample)
+    assert framed.shape == (192, 256)
+    assert framed.min() > 0.5  # the zero padding rows were cropped away
+    with pytest.raises(ValueError, match="2-D"):
+        to_image_frame(np.zeros((1, 4, 4)), sample)
+
+
+def test_counterfactual_metadata_changes_auxdet_features_only(detectors: dict) -> None:
+    from auxdet.visualisation.features import neck_features, with_metadata
+
+    for name, (model, inputs, samples) in detectors.items():
+        cf = with_metadata(samples, platform="Land", band="LWIR")
+        assert [s.metainfo["platform"] for s in cf] == ["Land", "Land"]
+        assert samples[0].metainfo["platform"] == "Air"  # the originals are untouched
+        same = torch.equal(neck_features(model, inputs, samples)[0], neck_features(model, inputs, cf)[0])
+        assert same == (name == "baseline"), name
+
+
+# ----------------------------------------------------------------------------- Grad-CAM adapter
+@pytest.mark.parametrize("source", ["roi", "rpn"])
+def test_gradcam_gives_a_finite_map_of_the_image_size(detectors: dict, source: str) -> None:
+    from auxdet.visualisation.features import grad_cam
+
+    model, inputs, samples = detectors["auxdet"]
+    maps = grad_cam(model, inputs, samples, layer="out0", source=source, top_k=3)
+    assert maps.shape == (2, *inputs.shape[-2:])
+    assert np.isfinite(maps).all() and maps.min() >= 0 and maps.max() <= 1 + 1e-6
+    assert maps.max() > 0  # some positive evidence (seeded model)
+    assert all(p.grad is None for p in model.parameters())  # gradients cleaned up
+    assert not model.training
+
+
+def test_detection_score_model_output_and_logit_option(detectors: dict) -> None:
+    from auxdet.visualisation.features import DetectionScoreModel, TopScoresTarget, target_layers
+
+    model, inputs, samples = detectors["baseline"]
+    for source in ("roi", "rpn"):
+        logit = DetectionScoreModel(model, samples, source=source, top_k=4)(inputs)
+        prob = DetectionScoreModel(model, samples, source=source, top_k=4, logits=False)(inputs)
+        assert logit.shape == prob.shape == (2, 4) and logit.requires_grad
+        assert torch.all(logit[:, :-1] >= logit[:, 1:])  # best first
+        # log-odds and probabilities of the same detections (2 classes: fg vs background)
+        assert torch.allclose(torch.sigmoid(logit), prob, atol=1e-5), source
+        assert torch.isclose(TopScoresTarget(2)(prob[0]), prob[0, :2].sum())
+    assert set(target_layers(model)) >= {"out0", "out1", "lateral0"}
+    assert "leem0" in target_layers(detectors["auxdet"][0]) and "leem0" not in target_layers(model)
+    with pytest.raises(ValueError, match="valid"):
+        DetectionScoreModel(model, samples, source="mask")
+    with pytest.raises(ValueError, match="data samples"):
+        DetectionScoreModel(model, samples[:1])(inputs)
+
+
+# ----------------------------------------------------------------------------- tutorial helpers
+def test_config_diff_shows_the_neck_difference() -> None:
+    from auxdet.tutorial import config_diff
+
+    diff = config_diff(BASELINE, AUXDET, names=("baseline", "auxdet"))
+    assert diff.startswith("--- baseline\n+++ auxdet")
+    removed = {line[1:].strip() for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")}
+    added = {line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")}
+    assert "m2dm_levels=()," in removed and "leem_levels=()," in removed
+    assert "m2dm_mode='parallel'," in added and "type='MetaTwoStageDetector')" in added
+    assert not any("backbone" in line or "lr=" in line for line in removed | added)
+    assert config_diff(AUXDET, AUXDET) == ""
+
+
+TINY_PLAN = dict(num_images=4, image_size=32, input_size=32, max_epochs=1, batch_size=2, lr=0.01, warmup_iters=1)
+
+
+def test_checkpoint_cache_reuses_finished_runs(tmp_path: Path) -> None:
+    from auxdet.engine.demo import DemoPlan
+    from auxdet.models.detector import build_detector
+    from auxdet.tutorial import cached_checkpoints, tiny_checkpoints
+
+    plan = DemoPlan(**TINY_PLAN)
+    calls: list[tuple[str, dict, int]] = []
+
+    def fake_trainer(config: str, work_dir: Path, cfg_options: dict, seed: int) -> Path:
+        calls.append((config, cfg_options, seed))
+        ckpt = work_dir / "epoch_1.pth"
+        torch.save({"state_dict": build_detector(config, init_weights=False).state_dict()}, ckpt)
+        return ckpt
+
+    models = {"baseline": BASELINE}
+    assert cached_checkpoints(plan, 3, tmp_path, models=models) is None
+    first = tiny_checkpoints(plan, 3, tmp_path, models=models, trainer=fake_trainer, progress=False)
+    assert len(calls) == 1 and calls[0][0] == BASELINE and calls[0][2] == 3
+    options = calls[0][1]
+    data_root = Path(options["train_dataloader.dataset.data_root"])
+    assert (data_root / "ImageSets" / "Main" / "train.txt").is_file()  # the budget's dataset was generated
+    assert options["train_dataloader.batch_size"] == 2 and options["default_hooks.logger.interval"] == 1
+    cfg_file, ckpt = first["baseline"]
+    assert cfg_file.is_file() and ckpt.is_file()
+    from mmengine.config import Config
+
+    resolved = Config.fromfile(str(cfg_file))  # the run's config: the budget's data and input size
+    assert resolved.train_dataloader.dataset.data_root == str(data_root)
+    assert resolved.randomness.seed == 3 and resolved.train_cfg.max_epochs == 1
+
+    second = tiny_checkpoints(plan, 3, tmp_path, models=models, trainer=fake_trainer, progress=False)
+    assert len(calls) == 1, "the second call must reuse the cached checkpoint"
+    assert second == first == cached_checkpoints(plan, 3, tmp_path, models=models)
+
+    tiny_checkpoints(plan, 4, tmp_path, models=models, trainer=fake_trainer, progress=False)
+    assert len(calls) == 2, "another seed is another run"
+
+
+def test_checkpoint_cache_retrains_a_mismatching_or_incomplete_run(tmp_path: Path) -> None:
+    from auxdet.engine.demo import DemoPlan
+    from auxdet.models.detector import build_detector
+    from auxdet.tutorial import MANIFEST, tiny_checkpoints
+
+    plan = DemoPlan(**TINY_PLAN)
+    calls: list[str] = []
+
+    def wrong_architecture(config: str, work_dir: Path, cfg_options: dict, seed: int) -> Path:
+        calls.append(config)
+        ckpt = work_dir / "epoch_1.pth"
+        other = AUXDET if len(calls) == 1 else config  # the first checkpoint has AuxDet's weights
+        torch.save({"state_dict": build_detector(other, init_weights=False).state_dict()}, ckpt)
+        return ckpt
+
+    models = {"baseline": BASELINE}
+    out = tiny_checkpoints(plan, 0, tmp_path, models=models, trainer=wrong_architecture, progress=False)
+    tiny_checkpoints(plan, 0, tmp_path, models=models, trainer=wrong_architecture, progress=False)
+    assert len(calls) == 2, "a checkpoint that does not fit the model is retrained"
+    manifest = out["baseline"][0].parent / MANIFEST
+    manifest.unlink()  # an interrupted run has no manifest
+    tiny_checkpoints(plan, 0, tmp_path, models=models, trainer=wrong_architecture, progress=False)
+    assert len(calls) == 3
+    with pytest.raises(ValueError, match="valid"):
+        tiny_checkpoints("huge", 0, tmp_path, trainer=wrong_architecture)
+
+
+# ----------------------------------------------------------------------------- training figures
+def test_loss_history_reads_mmengine_scalars_and_plots(tmp_path: Path) -> None:
+    from auxdet.visualisation.training import loss_history, plot_loss_curves
+
+    for model, offset in (("a", 0.0), ("b", 0.5)):
+        vis = tmp_path / model / "20250101_000000" / "vis_data"
+        vis.mkdir(parents=True)
+        lines = [{"lr": 0.01, "loss": 2.0 - 0.1 * i + offset, "loss_cls": 1.0 - 0.05 * i, "acc": 90.0,
+                  "time": 1.0, "epoch": 1, "iter": i, "step": i} for i in range(1, 6)]
+        lines.append({"auxvoc/AP50": 0.1, "step": 1})
+        (vis / "scalars.json").write_text("\n".join(json.dumps(r) for r in lines) + "\n")
+    history = loss_history({"a": tmp_path / "a", "b": tmp_path / "b"})
+    assert set(history["key"]) == {"loss", "loss_cls"}  # lr, acc, time, metrics are not losses
+    assert len(history) == 2 * 5 * 2
+    total_b = history.query("model == 'b' and key == 'loss'").sort_values("iter")["value"].to_numpy()
+    assert np.allclose(total_b, [2.4, 2.3, 2.2, 2.1, 2.0])
+    fig = plot_loss_curves(history)
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["loss", "loss_cls"]
+    with pytest.raises(FileNotFoundError):
+        loss_history({"c": tmp_path / "missing"})
+
+
+def test_results_table_and_metric_bars() -> None:
+    from auxdet.visualisation.training import plot_metric_bars, results_table
+
+    table = pd.DataFrame({
+        "group": ["overall", "platform", "platform", "band", "domain"],
+        "value": ["all", "Air", "Space", "LWIR", "Air_LWIR"],
+        "num_targets": [3, 2, 1, 3, 2], "AP50": [0.5, 0.7, np.nan, 0.5, 0.7], "Recall": [0.6, 0.8, 0.0, 0.6, 0.8],
+    })
+    results = results_table({"baseline": table, "auxdet": table.assign(AP50=table["AP50"] + 0.1)})
+    assert list(results["label"][:5]) == ["overall", "Air", "Space", "LWIR", "Air/LWIR"]
+    assert results.groupby("model").size().to_dict() == {"auxdet": 5, "baseline": 5}
+    fig = plot_metric_bars(results)
+    assert [ax.get_title() for ax in fig.axes] == ["AP50", "Recall"]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["overall", "Air", "Space", "LWIR"]
+    with pytest.raises(ValueError, match="columns"):
+        results_table({"x": table.drop(columns="AP50")})
+
+
+def test_match_detections_counts_tp_false_alarms_and_misses() -> None:
+    from auxdet.visualisation.training import match_detections
+
+    gt = np.array([[10, 10, 20, 20], [50, 50, 60, 60]], np.float32)
+    dets = np.array([[11, 10, 21, 20], [10, 11, 20, 21], [80, 80, 90, 90]], np.float32)
+    # two detections on the first target: the better-scored one matches, the other is a false alarm
+    assert match_detections(gt, dets, np.array([0.9, 0.8, 0.7])) == {"tp": 1, "fp": 2, "missed": 1}
+    assert match_detections(gt, np.zeros((0, 4)), np.zeros(0)) == {"tp": 0, "fp": 0, "missed": 2}
+    assert match_detections(np.zeros((0, 4)), dets) == {"tp": 0, "fp": 3, "missed": 0}
