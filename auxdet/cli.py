@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=float, default=1.0, help="fraction of the native image size")
     s.add_argument("--max-size", type=int, help="cap the longer image side")
     s.add_argument("--size", type=int, help="render every image as SIZE × SIZE")
+    s.add_argument("--min-target-scale", type=float,
+                   help="floor of the targets' linear scale (keeps small targets visible in shrunk images)")
     s.add_argument("--overwrite", action="store_true")
     s.set_defaults(func=_cmd_synth)
 
@@ -226,7 +228,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from auxdet.data.synthetic import generate_dataset
 
     root = generate_dataset(args.out_dir, args.num_images, seed=args.seed, scale=args.scale, progress=True,
-                            max_size=args.max_size, size=args.size, overwrite=args.overwrite)
+                            max_size=args.max_size, size=args.size, min_target_scale=args.min_target_scale,
+                            overwrite=args.overwrite)
     print(root)
     return 0
 

@@ -160,6 +160,27 @@ def test_scale_keeps_metadata_consistent_with_the_image():
     assert generate_sample(2, 5, SynthConfig(size=48)).native_meta == generate_sample(2, 5).native_meta
 
 
+def test_min_target_scale_floors_the_target_scale_only():
+    shrunk, floored = SynthConfig(max_size=128), SynthConfig(max_size=128, min_target_scale=0.5)
+    # a 1024² Space image shrunk 8×: the image shrinks alike, its targets only to half their native size
+    assert shrunk.rendered_size(1024, 1024) == (128, 128, 0.125)
+    assert floored.rendered_size(1024, 1024) == (128, 128, 0.5)
+    assert floored.rendered_size(256, 256) == (128, 128, 0.5)  # already at the floor: unchanged
+    assert SynthConfig(min_target_scale=0.5).rendered_size(256, 256) == (256, 256, 1.0)  # never shrinks targets
+    with pytest.raises(ValueError, match="min_target_scale"):
+        SynthConfig(min_target_scale=0)
+    # same image draw (metadata, domain), larger targets; masks still match the boxes
+    areas = {}
+    for cfg in (shrunk, floored):
+        samples = [generate_sample(i, seed=3, config=cfg) for i in range(30)]
+        areas[cfg] = [a for s in samples for a in (b["area"] for b in s.info["targets"])
+                      if s.native_meta.width >= 1000]
+        for s in samples:
+            assert len(_components(s.mask)) == len(s.boxes)
+    assert all(f >= s for f, s in zip(areas[floored], areas[shrunk], strict=True))
+    assert sum(areas[floored]) >= 8 * sum(areas[shrunk])  # ~64× in area where no floor or cap binds
+
+
 def test_masks_and_boxes_are_consistent():
     cfg = SynthConfig(scale=0.125, empty_prob=0.0)
     n_boxes = 0

@@ -60,7 +60,12 @@ Sizes, scale and the recorded resolution
 ``SynthConfig(scale=…, max_size=…, size=…)`` renders smaller images for CPU runs: ``scale`` multiplies
 the native size (0.25: 1024² → 256², 256² → 64²), ``max_size`` caps the longer side, ``size`` renders
 every image as a fixed ``size × size`` square. Target sizes follow the same linear factor (with a
-floor of ``min_target_area`` pixels so targets stay visible). The metadata (``ImageMeta``, XML
+floor of ``min_target_area`` pixels so targets stay visible). ``min_target_scale`` floors that linear
+factor for targets and distractors alike — a 1024² Space image shrunk 8× to 128² keeps its targets at
+``min_target_scale`` of their native size instead of 1/8 (the image then looks like a wider field of
+view at the same pixel scale for the targets). It keeps every domain's size *distribution* and the
+ratios between domains, which a flat ``min_target_area`` floor would erase; CPU-size runs (the demo)
+use it because a 70-px native target shrunk 64× in area is a single pixel no detector can box at IoU 0.5. The metadata (``ImageMeta``, XML
 ``<size>``, ``statistics.txt``) records the **rendered** size, because the resolution is metadata
 *about the image the model sees*: mmdet takes ``ori_shape`` from the loaded file, the XML size must
 agree with the PNG (``write_voc_annotation`` checks it), and a native size with no visual counterpart
@@ -169,6 +174,7 @@ class SynthConfig:
     empty_prob: float | None = None
     distractors: bool = True
     min_target_area: float = 2.0
+    min_target_scale: float | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.scale, int | float) and 0 < self.scale <= 4):
@@ -181,16 +187,27 @@ class SynthConfig:
             raise ValueError(f"SynthConfig.empty_prob must be None or in [0, 1], got {self.empty_prob!r}")
         if not self.min_target_area > 0:
             raise ValueError(f"SynthConfig.min_target_area must be > 0, got {self.min_target_area!r}")
+        if self.min_target_scale is not None and not 0 < self.min_target_scale <= 4:
+            raise ValueError(
+                f"SynthConfig.min_target_scale must be None or in (0, 4], got {self.min_target_scale!r}"
+            )
 
     def rendered_size(self, width: int, height: int) -> tuple[int, int, float]:
-        """``(width, height, target_scale)`` of an image whose native size is ``width × height``."""
+        """``(width, height, target_scale)`` of an image whose native size is ``width × height``.
+
+        ``target_scale`` is the image's linear factor, raised to ``min_target_scale`` when that is set.
+        """
         if self.size is not None:
-            return self.size, self.size, math.sqrt(self.size / width * self.size / height)
-        s = float(self.scale)
-        if self.max_size is not None:
-            s = min(s, self.max_size / max(width, height))
-        w, h = max(8, round(width * s)), max(8, round(height * s))
-        return w, h, math.sqrt(w / width * h / height)
+            w, h = self.size, self.size
+        else:
+            s = float(self.scale)
+            if self.max_size is not None:
+                s = min(s, self.max_size / max(width, height))
+            w, h = max(8, round(width * s)), max(8, round(height * s))
+        ts = math.sqrt(w / width * h / height)
+        if self.min_target_scale is not None:
+            ts = max(ts, float(self.min_target_scale))
+        return w, h, ts
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -731,6 +748,7 @@ def generate_dataset(
     size: int | None = None,
     empty_prob: float | None = None,
     distractors: bool = True,
+    min_target_scale: float | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write (or reuse) a synthetic dataset in the VOC-XML-with-metadata layout; returns its root.
@@ -748,7 +766,8 @@ def generate_dataset(
     out_dir = Path(out_dir).expanduser().resolve()
     if int(num_images) < 1:
         raise ValueError(f"num_images must be >= 1, got {num_images!r}")
-    cfg = SynthConfig(scale=scale, max_size=max_size, size=size, empty_prob=empty_prob, distractors=distractors)
+    cfg = SynthConfig(scale=scale, max_size=max_size, size=size, empty_prob=empty_prob, distractors=distractors,
+                      min_target_scale=min_target_scale)
     split_fracs = _check_splits(DEFAULT_SPLITS if splits is None else splits)
     params = _params(num_images, seed, cfg, split_fracs)
     old = load_manifest(out_dir) if out_dir.exists() else None
@@ -852,6 +871,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
     ap.add_argument("--size", type=int, default=None, help="render every image as size×size")
     ap.add_argument("--empty-prob", type=float, default=None, help="share of images without targets")
     ap.add_argument("--no-distractors", action="store_true")
+    ap.add_argument("--min-target-scale", type=float, default=None,
+                    help="floor of the targets' linear scale (keeps small targets visible in shrunk images)")
     ap.add_argument("--splits", default="train=0.7,val=0.1,test=0.2", help="name=fraction,…")
     ap.add_argument("--overwrite", action="store_true", help="replace a folder that is not a synthetic dataset")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -862,7 +883,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
         ap.error(f"--splits must look like 'train=0.7,val=0.1,test=0.2', got {a.splits!r}")
     root = generate_dataset(
         a.out, a.num, seed=a.seed, scale=a.scale, splits=splits, progress=not a.quiet, max_size=a.max_size,
-        size=a.size, empty_prob=a.empty_prob, distractors=not a.no_distractors, overwrite=a.overwrite,
+        size=a.size, empty_prob=a.empty_prob, distractors=not a.no_distractors,
+        min_target_scale=a.min_target_scale, overwrite=a.overwrite,
     )
     print(root)
     return root
