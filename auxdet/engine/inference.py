@@ -397,22 +397,19 @@ class Predictor:
         device: str = "cpu",
         cfg_options: Sequence[str] | Mapping[str, Any] | None = None,
     ) -> None:
-        from mmengine.config import Config
         from mmengine.dataset import Compose
         from mmengine.registry import init_default_scope
         from mmengine.utils import import_modules_from_strings
 
         from auxdet.engine.checkpoint import load_weights
-        from auxdet.engine.runner import parse_cfg_options, register_modules, resolve_config
+        from auxdet.engine.runner import parse_cfg_options, register_modules
+        from auxdet.models.detector import load_config
 
         checkpoint = Path(checkpoint)
         if not checkpoint.is_file():
             raise FileNotFoundError(f"checkpoint '{checkpoint}' not found")
-        cfg = Config.fromfile(str(resolve_config(config)))
         register_modules()
-        options = parse_cfg_options(cfg_options)
-        if options:
-            cfg.merge_from_dict(options)
+        cfg = load_config(config, parse_cfg_options(cfg_options))
         if cfg.get("custom_imports"):
             import_modules_from_strings(**cfg.custom_imports)
         init_default_scope(cfg.get("default_scope", "mmdet"))

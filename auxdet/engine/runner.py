@@ -29,6 +29,8 @@ from mmengine.runner import Runner
 
 import auxdet.engine.hooks  # noqa: F401  (registers the hooks)
 from auxdet.engine.checkpoint import CheckpointError, check_compatible, load_checkpoint_file
+from auxdet.models.detector import CONFIG_DIR, ConfigError, config_names, config_path
+from auxdet.models.detector import load_config as read_config
 
 __all__ = [
     "AUXDET_HOOKS",
@@ -49,7 +51,7 @@ __all__ = [
     "write_test_results",
 ]
 
-CONFIG_ROOT = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_ROOT = CONFIG_DIR
 LAUNCHERS: tuple[str, ...] = ("none", "pytorch", "slurm", "mpi")
 #: the key AuxVOCMetric's AP50 is logged under (``default_prefix='auxvoc'``)
 SAVE_BEST_KEY = "auxvoc/AP50"
@@ -74,44 +76,17 @@ def register_modules() -> None:
     import auxdet.models.detector  # noqa: F401
 
 
-class ConfigError(FileNotFoundError):
-    """A config name or path that does not resolve to a config file (lists the available ones)."""
-
-
 class OptionError(ValueError):
     """An invalid run option (``--cfg-options`` syntax, launcher, ``--amp`` without an optimizer, …)."""
 
 
 def list_configs() -> list[str]:
     """Names of the packaged configs, relative to ``auxdet/configs`` (without ``_base_``)."""
-    return sorted(
-        p.relative_to(CONFIG_ROOT).with_suffix("").as_posix()
-        for p in CONFIG_ROOT.rglob("*.py")
-        if "_base_" not in p.parts and p.name != "__init__.py"
-    )
+    return config_names()
 
 
-def resolve_config(config: str | os.PathLike) -> Path:
-    """A config file from a path, or from a name relative to ``auxdet/configs`` (``.py`` optional).
-
-    ``cpu_tiny/auxdet_r18_tiny_synthetic`` and a unique bare stem ``auxdet_r18_tiny_synthetic`` both work.
-    """
-    text = str(config)
-    candidates = [Path(text).expanduser()]
-    for base in (CONFIG_ROOT / text,):
-        candidates += [base, base.with_name(base.name + ".py")]
-    for cand in candidates:
-        if cand.is_file():
-            return cand.resolve()
-    stem = Path(text).name.removesuffix(".py")
-    matches = [p for p in CONFIG_ROOT.rglob(f"{stem}.py") if "_base_" not in p.parts]
-    if len(matches) == 1:
-        return matches[0].resolve()
-    available = list_configs()
-    hint = f"ambiguous, matches {[str(m.relative_to(CONFIG_ROOT)) for m in matches]}" if matches else (
-        f"available: {', '.join(available[:12])}{', …' if len(available) > 12 else ''}"
-    )
-    raise ConfigError(f"config '{text}' not found (a path, or a name under {CONFIG_ROOT}); {hint}")
+#: a config file from a path, a name relative to ``auxdet/configs`` or a unique stem (one resolver)
+resolve_config = config_path
 
 
 def parse_cfg_options(options: Sequence[str] | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -162,10 +137,7 @@ def load_config(
         raise OptionError(f"launcher must be one of {list(LAUNCHERS)}, got {launcher!r}")
     path = resolve_config(config)
     register_modules()
-    cfg = Config.fromfile(str(path))
-    options = parse_cfg_options(cfg_options)
-    if options:
-        cfg.merge_from_dict(options)
+    cfg = read_config(path, parse_cfg_options(cfg_options))
     cfg.launcher = launcher
 
     if work_dir is not None:

@@ -50,6 +50,8 @@ from auxdet.metadata import MetadataError
 
 __all__ = [
     "CONFIG_DIR",
+    "ConfigError",
+    "config_names",
     "MetaSingleStageDetector",
     "MetaTwoStageDetector",
     "MetadataAwareMixin",
@@ -187,25 +189,44 @@ class MetaSingleStageDetector(MetadataAwareMixin, SingleStageDetector):
 # --------------------------------------------------------------------------------------------------
 
 
-def config_path(name: str | Path) -> Path:
-    """Path of a config: an existing file, or a name relative to ``auxdet/configs`` (``.py`` optional),
-    e.g. ``'auxdet_r50_fpn_1x_wideirstd'`` or ``'ablations/tab3_pssm'``."""
-    path = Path(name)
-    if path.is_file():
-        return path.resolve()
-    candidate = CONFIG_DIR / (str(name) if str(name).endswith(".py") else f"{name}.py")
-    if candidate.is_file():
-        return candidate
-    raise FileNotFoundError(
-        f"config {str(name)!r} not found (neither a file nor under {CONFIG_DIR}); "
-        f"e.g. {[p.relative_to(CONFIG_DIR).as_posix() for p in list_configs()[:4]]}"
-    )
+class ConfigError(FileNotFoundError):
+    """A config name or path that does not resolve to a config file (lists the available ones)."""
 
 
 def list_configs(subdir: str | None = None) -> list[Path]:
     """All runnable configs (not ``_base_`` fragments), sorted; optionally only those under ``subdir``."""
     root = CONFIG_DIR / subdir if subdir else CONFIG_DIR
-    return sorted(p for p in root.rglob("*.py") if "_base_" not in p.relative_to(CONFIG_DIR).parts)
+    return sorted(
+        p for p in root.rglob("*.py") if "_base_" not in p.relative_to(CONFIG_DIR).parts and p.name != "__init__.py"
+    )
+
+
+def config_names(subdir: str | None = None) -> list[str]:
+    """Names of the packaged configs relative to ``auxdet/configs``, without ``.py`` (``cpu_tiny/…``)."""
+    return [p.relative_to(CONFIG_DIR).with_suffix("").as_posix() for p in list_configs(subdir)]
+
+
+def config_path(name: str | Path) -> Path:
+    """The one config resolver: an existing file, a name relative to ``auxdet/configs`` (``.py``
+    optional, e.g. ``'ablations/tab3_pssm'``), or a unique bare stem (``'auxdet_r18_tiny_synthetic'``).
+
+    Raises :class:`ConfigError` listing the available names (or the ambiguous matches).
+    """
+    text = str(name)
+    base = CONFIG_DIR / text
+    for cand in (Path(text).expanduser(), base, base.with_name(base.name + ".py")):
+        if cand.is_file():
+            return cand.resolve()
+    stem = Path(text).name.removesuffix(".py")
+    matches = [p for p in list_configs() if p.stem == stem]
+    if len(matches) == 1:
+        return matches[0].resolve()
+    if matches:
+        hint = f"ambiguous, matches {[m.relative_to(CONFIG_DIR).as_posix() for m in matches]}"
+    else:
+        names = config_names()
+        hint = f"available: {', '.join(names[:12])}{', …' if len(names) > 12 else ''}"
+    raise ConfigError(f"config '{text}' not found (a path, or a name under {CONFIG_DIR}); {hint}")
 
 
 @contextmanager

@@ -2,22 +2,11 @@
 M2DM + LEEM on the two shallowest laterals, metadata handed to the neck by ``MetaTwoStageDetector``.
 """
 
-_base_ = ['./tab9_dynamic_rcnn_baseline.py']
+_base_ = ['./tab9_dynamic_rcnn_baseline.py', '../_base_/models/auxdet_neck.py']
 
 model = dict(
     type='MetaTwoStageDetector',
-    neck=dict(
-        type='AuxFPN',
-        m2dm_levels=(0, 1),
-        leem_levels=(0, 1),
-        metadata=dict(fields=('platform', 'band', 'resolution'), vocabulary=None, sigma=2048.0),
-        aux_mode='full',
-        m2dm_mode='parallel',
-        leem_mode='separable',
-        aux_dim=128,
-        embed_dim=32,
-        dropout=0.5,
-    ),
+    neck={{_base_.auxdet_neck}},
 )
 
 paper_ref = dict(_delete_=True, table='Tab. 9', row='Dynamic R-CNN w/ AuxDet', ap50=36.8, recall=38.8)

@@ -4,22 +4,11 @@ by ``MetaSingleStageDetector``. RetinaNet's FPN starts at ResNet stage 2 (``star
 LEEM act on its two shallowest laterals, strides 8 and 16.
 """
 
-_base_ = ['./tab9_retinanet_baseline.py']
+_base_ = ['./tab9_retinanet_baseline.py', '../_base_/models/auxdet_neck.py']
 
 model = dict(
     type='MetaSingleStageDetector',
-    neck=dict(
-        type='AuxFPN',
-        m2dm_levels=(0, 1),
-        leem_levels=(0, 1),
-        metadata=dict(fields=('platform', 'band', 'resolution'), vocabulary=None, sigma=2048.0),
-        aux_mode='full',
-        m2dm_mode='parallel',
-        leem_mode='separable',
-        aux_dim=128,
-        embed_dim=32,
-        dropout=0.5,
-    ),
+    neck={{_base_.auxdet_neck}},
 )
 
 paper_ref = dict(

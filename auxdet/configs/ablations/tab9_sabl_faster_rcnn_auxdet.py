@@ -3,22 +3,11 @@ FPN replaced by AuxFPN (same FPN arguments, all outputs), M2DM + LEEM on the two
 metadata handed to the neck by ``MetaTwoStageDetector``.
 """
 
-_base_ = ['./tab9_sabl_faster_rcnn_baseline.py']
+_base_ = ['./tab9_sabl_faster_rcnn_baseline.py', '../_base_/models/auxdet_neck.py']
 
 model = dict(
     type='MetaTwoStageDetector',
-    neck=dict(
-        type='AuxFPN',
-        m2dm_levels=(0, 1),
-        leem_levels=(0, 1),
-        metadata=dict(fields=('platform', 'band', 'resolution'), vocabulary=None, sigma=2048.0),
-        aux_mode='full',
-        m2dm_mode='parallel',
-        leem_mode='separable',
-        aux_dim=128,
-        embed_dim=32,
-        dropout=0.5,
-    ),
+    neck={{_base_.auxdet_neck}},
 )
 
 paper_ref = dict(

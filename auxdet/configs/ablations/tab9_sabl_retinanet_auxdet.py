@@ -4,22 +4,11 @@ RetinaNet's FPN starts at ResNet stage 2 (``start_level=1``), so M2DM / LEEM act
 laterals, strides 8 and 16.
 """
 
-_base_ = ['./tab9_sabl_retinanet_baseline.py']
+_base_ = ['./tab9_sabl_retinanet_baseline.py', '../_base_/models/auxdet_neck.py']
 
 model = dict(
     type='MetaSingleStageDetector',
-    neck=dict(
-        type='AuxFPN',
-        m2dm_levels=(0, 1),
-        leem_levels=(0, 1),
-        metadata=dict(fields=('platform', 'band', 'resolution'), vocabulary=None, sigma=2048.0),
-        aux_mode='full',
-        m2dm_mode='parallel',
-        leem_mode='separable',
-        aux_dim=128,
-        embed_dim=32,
-        dropout=0.5,
-    ),
+    neck={{_base_.auxdet_neck}},
 )
 
 paper_ref = dict(_delete_=True, table='Tab. 9', row='SABL w/ AuxDet', ap50=65.9, recall=79.3)
