@@ -3,7 +3,9 @@
 * :data:`ABLATIONS` — registry ``key → AblationRow``. Keys are the stems of the paper-scale configs
   ``auxdet/configs/ablations/<key>.py``; each row applies the *same* neck switches (``aux_mode``,
   ``m2dm_mode``, ``leem_mode``, ``metadata.fields``, ``m2dm_levels``, ``leem_levels``) to the CPU-tiny
-  AuxDet (``cpu_tiny/auxdet_r18_tiny_synthetic``); baseline rows use the CPU-tiny Cascade-RPN.
+  AuxDet of ``auxdet demo`` (``cpu_tiny/auxdet_faster_rcnn_r18_tiny_synthetic``); baseline rows use its
+  plain-FPN twin. The neck is what the rows ablate; the CPU-tiny detector is Faster R-CNN rather than the
+  paper's Cascade RPN, which does not learn within a CPU budget (see :mod:`auxdet.engine.demo`).
 * :func:`ablation_options` — the ``--cfg-options`` of one row for a training budget (iterations) and an
   :class:`AblationSetup` (synthetic data size, input size, batch, lr).
 * :func:`run_ablations` — trains and tests every row through the engine (:func:`auxdet.engine.runner.train`,
@@ -63,8 +65,8 @@ __all__ = [
     "run_ablations",
 ]
 
-BASELINE_CONFIG = "cpu_tiny/cascade_rpn_r18_tiny_synthetic"
-AUXDET_CONFIG = "cpu_tiny/auxdet_r18_tiny_synthetic"
+BASELINE_CONFIG = "cpu_tiny/faster_rcnn_r18_tiny_synthetic"
+AUXDET_CONFIG = "cpu_tiny/auxdet_faster_rcnn_r18_tiny_synthetic"
 
 #: the AuxFPN switches of the full AuxDet (paper §4.1; the CPU-tiny AuxDet config has the same)
 DEFAULT_SWITCHES: dict[str, Any] = dict(
@@ -278,6 +280,7 @@ class AblationSetup:
     lr: float = 0.02
     warmup_iters: int = 50
     data_seed: int = 0  # the synthetic dataset's seed (the training seed is run_ablations' ``seed``)
+    min_target_scale: float | None = 1.0  # targets at their native pixel size (see SynthConfig)
 
     def __post_init__(self) -> None:
         for name in ("num_images", "image_size", "input_size", "batch_size"):
@@ -291,9 +294,16 @@ class AblationSetup:
     def setup_id(self) -> str:
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
 
+    def dataset(self, out_dir: str | os.PathLike, *, progress: bool = True) -> Path:
+        """The synthetic dataset of this setup (generated once, then reused); its root."""
+        from auxdet.data.synthetic import generate_dataset
 
-#: the committed (full) measured ablations: 400 images of 128 px, batch 4
-FULL_SETUP = AblationSetup()
+        return generate_dataset(out_dir, self.num_images, seed=self.data_seed, max_size=self.image_size,
+                                min_target_scale=self.min_target_scale, progress=progress)
+
+
+#: the committed (full) measured ablations: the demo's data (1200 images of 128 px, native-size targets), batch 4
+FULL_SETUP = AblationSetup(num_images=1200)
 #: CI size: 24 tiny images, batch 2 — a smoke test of the pipeline, its numbers mean nothing
 SMOKE_SETUP = AblationSetup(
     num_images=24, image_size=128, input_size=128, batch_size=2, lr=0.01, warmup_iters=2
@@ -306,7 +316,7 @@ def ablation_options(
     """``--cfg-options`` training ``row`` for ``budget_iters`` iterations on the synthetic data at ``data_root``.
 
     Iteration-based loop without validation (the test split is evaluated after training), linear
-    warm-up then constant lr, one checkpoint at the end, the row's ``model.neck.*`` switches.
+    warm-up, lr × 0.1 for the last quarter, one checkpoint at the end, the row's ``model.neck.*`` switches.
     """
     from auxdet.engine.demo import resize_options
 
@@ -329,7 +339,10 @@ def ablation_options(
                 by_epoch=False,
                 begin=0,
                 end=max(1, min(setup.warmup_iters, budget)),
-            )
+            ),
+            # the demo's step: lr × 0.1 for the last quarter
+            dict(type="MultiStepLR", by_epoch=False, begin=0, end=budget, milestones=[max(1, budget * 3 // 4)],
+                 gamma=0.1),
         ],
         "log_processor": dict(_delete_=True, type="LogProcessor", window_size=10, by_epoch=False),
         "default_hooks.logger.interval": max(1, min(10, budget)),
@@ -470,6 +483,7 @@ def run_ablations(
     smoke: bool | None = None,
     trainer: Trainer | None = None,
     max_train_s: float | None = None,
+    processes: int | None = None,
 ) -> pd.DataFrame:
     """Train + evaluate each ablation row (cached); returns the results of ``rows`` in request order.
 
@@ -487,6 +501,8 @@ def run_ablations(
         max_train_s: start no new training after this many seconds (cached / reused rows are still
             returned); the rows left out are listed in ``result.attrs['missing']`` and are trained by the
             next call. ``None``: no limit.
+        processes: rows trained side by side, each in its own process (default: one per core, at most
+            2, with the engine on a CPU; 1 with CUDA or an injected trainer).
 
     Returns:
         one line per measured row (columns :data:`RESULT_COLUMNS`); ``attrs['missing']``: keys not measured.
@@ -497,61 +513,119 @@ def run_ablations(
     budget = _check_budget(budget_iters)
     smoke = paths.smoke() if smoke is None else bool(smoke)
     setup = setup or (SMOKE_SETUP if smoke else FULL_SETUP)
-    trainer = trainer or engine_trainer
     work_root = Path(work_root).expanduser().resolve()
     results_csv = Path(results_csv).expanduser().resolve()
     setup_id = setup.setup_id()
     common = dict(budget_iters=budget, seed=int(seed), setup_id=setup_id)
 
-    out: list[dict[str, Any]] = []
+    processes = _processes(processes, trainer is None)
+    trainer = trainer or engine_trainer
+    results: dict[str, dict[str, Any]] = {}
     missing: list[str] = []
     t_start = time.perf_counter()
-    bar = tqdm(selected, desc=f"ablations ({budget} it, seed {seed})", unit="row", disable=not progress)
-    for row in bar:
-        bar.set_postfix_str(row.key)
+    bar = tqdm(total=len(selected), desc=f"ablations ({budget} it, seed {seed})", unit="row", disable=not progress)
+    remaining = list(selected)
+    while remaining:
         cache = load_results(results_csv)
-        hit = _lookup(cache, key=row.key, **common)
-        if not hit.empty:
-            out.append(hit.iloc[-1].to_dict())
-            continue
-        record: dict[str, Any] = dict(
-            table=row.table, row=row.row, key=row.key, smoke=smoke, setup=json.dumps(asdict(setup), sort_keys=True),
-            config=row.config, switches=json.dumps(row.switches()), fingerprint=row.fingerprint(), **common,
-        )  # fmt: skip
-        same = _lookup(cache, fingerprint=row.fingerprint(), **common)
-        if not same.empty:  # the same network was already trained under another row: copy its numbers
-            src = same.iloc[-1]
-            record.update({k: src[k] for k in ("AP50", "Recall", "params", "train_s", "num_test_images",
-                                                  "num_test_targets")}, reused_from=src["reused_from"] or src["key"])  # fmt: skip
-        elif max_train_s is not None and time.perf_counter() - t_start > max_train_s:
-            missing.append(row.key)  # out of time: left for the next call
-            continue
-        else:
-            if data_root is None:
-                from auxdet.data.synthetic import generate_dataset
-
-                data_root = generate_dataset(work_root / "data", setup.num_images, seed=setup.data_seed,
-                                             max_size=setup.image_size, progress=progress)  # fmt: skip
-            work_dir = work_root / f"{row.key}_it{budget}_s{seed}_{setup_id}"
-            options = ablation_options(row, budget, setup, data_root)
-            t0 = time.perf_counter()
-            measured = dict(trainer(row, budget_iters=budget, seed=int(seed), work_dir=work_dir,
-                                    cfg_options=options, progress=progress))  # fmt: skip
+        batch: list[AblationRow] = []
+        later: list[AblationRow] = []
+        for row in remaining:
+            hit = _lookup(cache, key=row.key, **common)
+            same = _lookup(cache, fingerprint=row.fingerprint(), **common)
+            if not hit.empty:
+                results[row.key] = hit.iloc[-1].to_dict()
+            elif not same.empty:  # the same network was already trained under another row: copy its numbers
+                src = same.iloc[-1]
+                record = _record(row, smoke, setup, common)
+                record.update({k: src[k] for k in ("AP50", "Recall", "params", "train_s", "num_test_images",
+                                                      "num_test_targets")}, reused_from=src["reused_from"] or src["key"])  # fmt: skip
+                cache = _append(results_csv, record)
+                results[row.key] = record
+            elif len(batch) < processes and row.fingerprint() not in {b.fingerprint() for b in batch}:
+                batch.append(row)
+                continue
+            else:
+                later.append(row)
+                continue
+            bar.update(1)
+        if not batch:
+            break
+        if max_train_s is not None and time.perf_counter() - t_start > max_train_s:
+            missing += [r.key for r in batch + later]  # out of time: left for the next call
+            break
+        if data_root is None:
+            data_root = setup.dataset(work_root / "data", progress=progress)
+        bar.set_postfix_str(", ".join(r.key for r in batch))
+        calls = [dict(row=row, budget_iters=budget, seed=int(seed), work_dir=work_root / f"{row.key}_it{budget}_s{seed}_{setup_id}",
+                      cfg_options=ablation_options(row, budget, setup, data_root), progress=progress and len(batch) == 1)
+                 for row in batch]  # fmt: skip
+        for row, (measured, train_s) in zip(batch, _train_batch(trainer, calls, processes), strict=True):
             lacking = {"AP50", "Recall", "params"} - set(measured)
             if lacking:
                 raise AblationError(
                     f"trainer returned no {sorted(lacking)} for row '{row.key}' (got {sorted(measured)})"
                 )
-            record.update(train_s=round(time.perf_counter() - t0, 2), reused_from="",
+            record = _record(row, smoke, setup, common)
+            record.update(train_s=round(train_s, 2), reused_from="",
                           num_test_images=measured.get("num_test_images", float("nan")),
                           num_test_targets=measured.get("num_test_targets", float("nan")),
                           AP50=float(measured["AP50"]), Recall=float(measured["Recall"]),
                           params=float(measured["params"]))  # fmt: skip
-        _append(results_csv, record)
-        out.append(record)
-    result = pd.DataFrame(out, columns=list(RESULT_COLUMNS))
+            _append(results_csv, record)  # each finished row is saved at once
+            results[row.key] = record
+            bar.update(1)
+        remaining = later
+    bar.close()
+    result = pd.DataFrame([results[r.key] for r in selected if r.key in results], columns=list(RESULT_COLUMNS))
     result.attrs["missing"] = missing
     return result
+
+
+def _record(row: AblationRow, smoke: bool, setup: AblationSetup, common: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(
+        table=row.table, row=row.row, key=row.key, smoke=smoke, setup=json.dumps(asdict(setup), sort_keys=True),
+        config=row.config, switches=json.dumps(row.switches()), fingerprint=row.fingerprint(), **common,
+    )  # fmt: skip
+
+
+def _processes(processes: int | None, default_trainer: bool) -> int:
+    """Rows trained at once: 1 for an injected trainer; else as :func:`auxdet.engine.parallel.default_processes`."""
+    if processes is not None:
+        return max(1, int(processes))
+    if not default_trainer:
+        return 1
+    from auxdet.engine.parallel import default_processes
+
+    return default_processes(2)
+
+
+def _timed_trainer(trainer: Trainer, kwargs: dict[str, Any], threads: int | None = None) -> tuple[dict[str, float], float]:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    measured = dict(trainer(**kwargs))
+    return measured, time.perf_counter() - t0
+
+
+def _train_batch(
+    trainer: Trainer, calls: list[dict[str, Any]], processes: int
+) -> list[tuple[dict[str, float], float]]:
+    """``(metrics, seconds)`` of each call; side by side in spawned processes when ``processes > 1``."""
+    if processes == 1 or len(calls) == 1:
+        return [_timed_trainer(trainer, kw) for kw in calls]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    threads = max(1, (os.cpu_count() or 1) // processes)
+    with ProcessPoolExecutor(max_workers=processes, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(_timed_trainer, trainer, kw, threads) for kw in calls]
+        errors = [f.exception() for f in futures]
+    for err in errors:
+        if err is not None:
+            raise err
+    return [f.result() for f in futures]
 
 
 # ----------------------------------------------------------------------------- paper vs measured

@@ -1,8 +1,8 @@
 """Helpers for the practice notebooks (04 training, 05 neck features): cached tiny models, config diffs.
 
-* :func:`tiny_checkpoints` — the CPU-tiny baseline and AuxDet (``cpu_tiny/cascade_rpn_r18_tiny_synthetic``
-  and ``cpu_tiny/auxdet_r18_tiny_synthetic``) trained on the synthetic omni-domain data with the same
-  budget and seed, through the engine (:func:`auxdet.engine.runner.train`, the code path of
+* :func:`tiny_checkpoints` — the CPU-tiny baseline and AuxDet of ``auxdet demo``
+  (:data:`auxdet.engine.demo.DEMO_MODELS`: Faster R-CNN R18 with a plain FPN vs with AuxDet's AuxFPN)
+  trained on the synthetic omni-domain data with the same budget and seed, through the engine (:func:`auxdet.engine.runner.train`, the code path of
   ``auxdet train CONFIG --work-dir D --cfg-options … --seed S``). The result is **cached** under
   ``work_root``: a second call with the same budget, seed and configs reuses the checkpoints (so notebook
   05 reuses the models of notebook 04 and trains its own only when they are absent). A cached
@@ -29,7 +29,7 @@ from typing import Any
 from mmengine.config import Config
 
 from auxdet import paths
-from auxdet.engine.demo import DEMO_MODELS, FULL, QUICK, DemoPlan, demo_options
+from auxdet.engine.demo import DEMO_MODELS, FULL, QUICK, DemoPlan, demo_data, demo_options
 
 __all__ = [
     "BUDGETS",
@@ -41,7 +41,6 @@ __all__ = [
     "default_budget",
     "default_work_root",
     "domain_examples",
-    "engine_trainer",
     "resolve_budget",
     "tiny_checkpoints",
     "tiny_data",
@@ -51,7 +50,7 @@ __all__ = [
 #: CI-sized budget: 40 synthetic images rendered at ≤ 128 px, 128-px input, 2 epochs of batch 4
 #: (about 13 iterations per model).
 SMOKE = DemoPlan(num_images=40, image_size=128, input_size=128, max_epochs=2, batch_size=4, lr=0.01,
-                 warmup_iters=4)
+                 warmup_iters=4, min_target_scale=1.0)
 BUDGETS: dict[str, DemoPlan] = {"smoke": SMOKE, "quick": QUICK, "full": FULL}
 #: the file that marks a finished, reusable training run in its work dir
 MANIFEST = "tiny_checkpoint.json"
@@ -83,7 +82,8 @@ def resolve_budget(budget: str | DemoPlan | None) -> tuple[str, DemoPlan]:
 
 
 def _data_dir(root: Path, plan: DemoPlan, seed: int) -> Path:
-    return root / "data" / f"synthetic-n{plan.num_images}-s{plan.image_size}-seed{seed}"
+    floor = "" if plan.min_target_scale is None else f"-t{plan.min_target_scale:g}"
+    return root / "data" / f"synthetic-n{plan.num_images}-s{plan.image_size}{floor}-seed{seed}"
 
 
 def tiny_data(
@@ -93,10 +93,7 @@ def tiny_data(
     """The synthetic dataset of a budget (generated once, then reused); returns its root."""
     _, plan = resolve_budget(budget)
     root = Path(work_root) if work_root is not None else default_work_root()
-    from auxdet.data.synthetic import generate_dataset
-
-    out = _data_dir(root, plan, seed)
-    return generate_dataset(out, plan.num_images, seed=seed, max_size=plan.image_size, progress=progress)
+    return demo_data(plan, _data_dir(root, plan, seed), seed, progress=progress)
 
 
 def domain_examples(
@@ -112,7 +109,7 @@ def domain_examples(
     from auxdet.data.synthetic import LOOKS, SynthConfig, generate_sample, synthetic_metadata_table
 
     _, plan = resolve_budget(budget)
-    cfg = SynthConfig(max_size=plan.image_size)
+    cfg = SynthConfig(max_size=plan.image_size, min_target_scale=plan.min_target_scale)
     table = synthetic_metadata_table(plan.num_images + max_scan, seed, cfg).iloc[plan.num_images:]
     table = table[table["target_area"] > 0]
     picked: dict[str, list[Any]] = {key: [] for key in LOOKS}
@@ -142,17 +139,6 @@ def training_options(plan: DemoPlan, data_root: str | os.PathLike) -> dict[str, 
     options["default_hooks.logger.interval"] = 1 if short else 10
     options["log_level"] = "WARNING"
     return options
-
-
-def engine_trainer(config: str, work_dir: Path, cfg_options: dict[str, Any], seed: int) -> Path:
-    """Train with the engine (as ``auxdet train``) and return the final checkpoint's path."""
-    from auxdet.engine.runner import train
-
-    runner = train(config, work_dir=work_dir, cfg_options=cfg_options, seed=seed)
-    marker = Path(runner.work_dir) / "last_checkpoint"
-    if not marker.is_file():
-        raise FileNotFoundError(f"training of {config} in '{work_dir}' saved no checkpoint ({marker} missing)")
-    return Path(marker.read_text().strip())
 
 
 def _config_fingerprint(config: str) -> str:
@@ -237,8 +223,9 @@ def tiny_checkpoints(
         work_root: cache folder (default :func:`default_work_root`); each model trains in
             ``<work_root>/<budget>-seed<seed>/<name>``.
         models: name → packaged config (default: ``auxdet demo``'s baseline and AuxDet).
-        trainer: ``trainer(config, work_dir, cfg_options, seed) -> checkpoint`` (default:
-            :func:`engine_trainer`); tests inject a fake one.
+        trainer: ``trainer(config, work_dir, cfg_options, seed) -> checkpoint``, called per model (tests
+            inject a fake one); default: the engine through :func:`auxdet.engine.parallel.train_jobs`
+            (the models side by side on a multi-core CPU, one after the other with CUDA).
         verify: check a cached checkpoint against the model built from its config (a mismatch retrains).
         progress: tqdm bars (data generation; the engine's training bar is always on).
 
@@ -253,10 +240,10 @@ def tiny_checkpoints(
     budget_name, plan = resolve_budget(budget)
     root = (Path(work_root) if work_root is not None else default_work_root()).expanduser().resolve()
     models = dict(models or DEMO_MODELS)
-    trainer = trainer or engine_trainer
     data_root = tiny_data(plan, seed, root, progress=progress)
     options = training_options(plan, data_root)
     out: dict[str, tuple[Path, Path]] = {}
+    todo: dict[str, tuple[str, Path, dict[str, Any]]] = {}
     for name, config in models.items():
         work_dir = _run_dir(root, budget_name, seed, name)
         params = _run_params(config, plan, seed, data_root)
@@ -267,7 +254,16 @@ def tiny_checkpoints(
         if work_dir.exists():
             shutil.rmtree(work_dir)  # a stale or interrupted run: start clean
         work_dir.mkdir(parents=True)
-        checkpoint = Path(trainer(config, work_dir, dict(options), int(seed)))
+        todo[name] = (config, work_dir, params)
+    if trainer is not None:
+        checkpoints = {name: Path(trainer(config, wd, dict(options), int(seed))) for name, (config, wd, _) in todo.items()}
+    else:  # the engine; on a multi-core CPU the models train side by side, one process each
+        from auxdet.engine.parallel import TrainJob, train_jobs
+
+        checkpoints = train_jobs([TrainJob(name, config, wd, dict(options), int(seed))
+                                  for name, (config, wd, _) in todo.items()])
+    for name, (config, work_dir, params) in todo.items():
+        checkpoint = checkpoints[name]
         if not checkpoint.is_file():
             raise FileNotFoundError(f"trainer returned checkpoint '{checkpoint}', which does not exist")
         resolved = load_config(config, work_dir=work_dir, cfg_options=options, seed=seed)
@@ -279,7 +275,7 @@ def tiny_checkpoints(
         tmp.write_text(json.dumps(manifest, indent=2) + "\n")
         os.replace(tmp, work_dir / MANIFEST)  # written last: marks the run as complete
         out[name] = (config_file, work_dir / manifest["checkpoint"])
-    return out
+    return {name: out[name] for name in models}
 
 
 def config_diff(

@@ -1,6 +1,6 @@
-"""Training and inference throughput (images/s) of the CPU-tiny baseline and AuxDet configs.
+"""Training and inference throughput (images/s) of the CPU-tiny baseline and AuxDet configs (both detectors).
 
-    .venv/bin/python benchmarks/train_throughput.py [--size 256] [--iters 6] [--threads 2] [--device cpu]
+    .venv/bin/python benchmarks/train_throughput.py [--size 256] [--iters 6] [--threads 2] [--device cpu] [--quick]
 
 Synthetic images (longer side ``--size``, native aspect ratios) are fed through mmengine's Runner
 (training: ``--iters`` timed iterations after one warm-up iteration, batch 4) and through
@@ -23,8 +23,10 @@ import torch  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
 
 CONFIGS = {
-    "baseline (CPU-tiny)": "cpu_tiny/cascade_rpn_r18_tiny_synthetic",
-    "AuxDet (CPU-tiny)": "cpu_tiny/auxdet_r18_tiny_synthetic",
+    "Faster R-CNN baseline (CPU-tiny, demo)": "cpu_tiny/faster_rcnn_r18_tiny_synthetic",
+    "Faster R-CNN AuxDet (CPU-tiny, demo)": "cpu_tiny/auxdet_faster_rcnn_r18_tiny_synthetic",
+    "Cascade-RPN baseline (CPU-tiny)": "cpu_tiny/cascade_rpn_r18_tiny_synthetic",
+    "Cascade-RPN AuxDet (CPU-tiny)": "cpu_tiny/auxdet_r18_tiny_synthetic",
 }
 
 
@@ -92,7 +94,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--quick", action="store_true", help="128-px inputs, 3 timed iterations (make bench)")
     args = ap.parse_args()
+    if args.quick:
+        args.size, args.iters = 128, 3
     torch.set_num_threads(args.threads)
     from auxdet.data.synthetic import generate_dataset
 
@@ -102,7 +107,7 @@ def main() -> None:
         root = generate_dataset(tmp / "data", n, seed=0, max_size=args.size, progress=True)
         rows = []
         for name, config in CONFIGS.items():
-            r = bench(config, root, args.size, args.iters, args.batch, args.device, tmp / name.split()[0])
+            r = bench(config, root, args.size, args.iters, args.batch, args.device, tmp / config.replace("/", "_"))
             rows.append({"config": name, "input": f"≤{args.size}px", "batch": args.batch, **r})
     df = pd.DataFrame(rows)
     print(f"\ndevice={args.device} torch threads={args.threads}")

@@ -410,3 +410,33 @@ def test_two_cpu_processes_finish_with_the_same_weights(tiny_data: Path, tmp_pat
         torch.testing.assert_close(r0[key], r1[key], atol=0, rtol=0)
     init = torch.load(tmp_path / "work" / "epoch_1.pth", weights_only=True)["meta"]
     assert init["iter"] == 1  # 8 images over 2 ranks, batch 4: one iteration per epoch
+
+
+@pytest.mark.slow
+def test_train_jobs_side_by_side_train_each_config_as_auxdet_train(tiny_data: Path, tmp_path: Path) -> None:
+    from auxdet.engine.checkpoint import load_checkpoint_file
+    from auxdet.engine.parallel import TrainJob, run_job, train_jobs
+
+    opts = tiny_options(tiny_data, **{"train_cfg.max_epochs": 1, "train_cfg.val_interval": 1})
+    jobs = [TrainJob("baseline", BASELINE, tmp_path / "b", opts, 0), TrainJob("auxdet", AUXDET, tmp_path / "a", opts, 0)]
+    out = train_jobs(jobs, processes=2)
+    assert set(out) == {"baseline", "auxdet"}
+    weights = {name: load_checkpoint_file(path)["state_dict"] for name, path in out.items()}
+    assert any("m2dm" in k for k in weights["auxdet"]) and not any("m2dm" in k for k in weights["baseline"])
+    # a job in a spawned single-threaded process = the same job here (same seed, same data, same weights)
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        here = load_checkpoint_file(run_job(TrainJob("baseline", BASELINE, tmp_path / "b2", opts, 0), threads=1))
+    finally:
+        torch.set_num_threads(threads)
+    for key, value in weights["baseline"].items():
+        assert torch.allclose(value.float(), here["state_dict"][key].float(), atol=1e-5), key
+    # one failing job: the other still finishes, then the error is raised
+    bad = [TrainJob("ok", BASELINE, tmp_path / "ok", opts, 0), TrainJob("bad", "no_such_config", tmp_path / "x", opts)]
+    with pytest.raises(FileNotFoundError, match="no_such_config"):
+        train_jobs(bad, processes=2)
+    assert (tmp_path / "ok" / "last_checkpoint").is_file()
+    with pytest.raises(ValueError, match="unique"):
+        train_jobs([jobs[0], jobs[0]])

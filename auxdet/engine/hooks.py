@@ -210,8 +210,8 @@ class TqdmProgressHook(Hook):
 
     priority = "BELOW_NORMAL"
 
-    def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled
+    def __init__(self, enabled: bool = True, desc: str = "train", position: int | None = None) -> None:
+        self.enabled, self.desc, self.position = enabled, desc, position
         self._bar: Any = None
 
     def before_train(self, runner: Any) -> None:
@@ -219,8 +219,8 @@ class TqdmProgressHook(Hook):
             return
         from tqdm.auto import tqdm
 
-        self._bar = tqdm(total=runner.max_iters, initial=runner.iter, desc="train", unit="it",
-                         dynamic_ncols=True, leave=True)
+        self._bar = tqdm(total=runner.max_iters, initial=runner.iter, desc=self.desc, unit="it",
+                         dynamic_ncols=True, leave=True, position=self.position)
 
     def after_train_iter(
         self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: dict | None = None
