@@ -7,8 +7,8 @@
     auxdet test CONFIG CHECKPOINT [--work-dir D] [--out results.csv] [--cfg-options K=V ...]
     auxdet predict CONFIG CHECKPOINT IMAGE... (--platform P --band B | --meta-json F | --meta-table T)
                         [--out-dir D] [--score-thr T] [--tile SIZE --overlap O] [--counterfactual]
-    auxdet synth OUT_DIR [--num-images N] [--seed S] [--scale X] [--max-size M] [--size S]
-    auxdet demo [--work-dir D] [--quick]
+    auxdet synth OUT_DIR [--num-images N] [--seed S] [--scale X] [--max-size M] [--size S] [--min-target-scale T]
+    auxdet demo [--work-dir D] [--quick] [--seed S]
 
 ``CONFIG`` is a path or a name under ``auxdet/configs`` (e.g. ``cpu_tiny/auxdet_r18_tiny_synthetic``).
 Multi-GPU / multi-machine: ``torchrun --nproc_per_node N -m auxdet train CONFIG --launcher pytorch``.

@@ -165,6 +165,8 @@ def write_report(
     lines = ["# auxdet demo: CPU-tiny baseline vs AuxDet on synthetic data", ""]
     if settings:
         lines += ["Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()), ""]
+    lines += [f"{metric} and Recall at IoU 0.5 as fractions (× 100 = the paper's %); Δ = "
+              f"{names[-1]} − {names[0]}.", ""] if len(names) == 2 else []
     lines += [_markdown(wide), "", f"![{metric} per group]({png.name})", ""]
     overall = long[long["group"] == "overall"][metric]
     if len(overall) and bool((overall.fillna(0.0) < 0.01).all()):
