@@ -509,6 +509,8 @@ def run_ablations(
     """
     from tqdm.auto import tqdm
 
+    from auxdet.engine.parallel import side_by_side
+
     selected = resolve_rows(rows)
     budget = _check_budget(budget_iters)
     smoke = paths.smoke() if smoke is None else bool(smoke)
@@ -518,7 +520,10 @@ def run_ablations(
     setup_id = setup.setup_id()
     common = dict(budget_iters=budget, seed=int(seed), setup_id=setup_id)
 
-    processes = _processes(processes, trainer is None)
+    if processes is None:  # rows side by side only with the engine (an injected trainer may not pickle)
+        from auxdet.engine.parallel import default_processes
+
+        processes = default_processes(2) if trainer is None else 1
     trainer = trainer or engine_trainer
     results: dict[str, dict[str, Any]] = {}
     missing: list[str] = []
@@ -531,23 +536,22 @@ def run_ablations(
         later: list[AblationRow] = []
         for row in remaining:
             hit = _lookup(cache, key=row.key, **common)
-            same = _lookup(cache, fingerprint=row.fingerprint(), **common)
+            if hit.empty:
+                hit = _lookup(cache, fingerprint=row.fingerprint(), **common)
+                if not hit.empty:  # the same network was already trained under another row: copy its numbers
+                    src = hit.iloc[-1]
+                    record = _record(row, smoke, setup, common)
+                    record.update({k: src[k] for k in ("AP50", "Recall", "params", "train_s", "num_test_images",
+                                                          "num_test_targets")}, reused_from=src["reused_from"] or src["key"])  # fmt: skip
+                    cache = _append(results_csv, record)
+                    hit = cache.iloc[[-1]]
             if not hit.empty:
                 results[row.key] = hit.iloc[-1].to_dict()
-            elif not same.empty:  # the same network was already trained under another row: copy its numbers
-                src = same.iloc[-1]
-                record = _record(row, smoke, setup, common)
-                record.update({k: src[k] for k in ("AP50", "Recall", "params", "train_s", "num_test_images",
-                                                      "num_test_targets")}, reused_from=src["reused_from"] or src["key"])  # fmt: skip
-                cache = _append(results_csv, record)
-                results[row.key] = record
+                bar.update(1)
             elif len(batch) < processes and row.fingerprint() not in {b.fingerprint() for b in batch}:
-                batch.append(row)
-                continue
+                batch.append(row)  # trained in this round
             else:
-                later.append(row)
-                continue
-            bar.update(1)
+                later.append(row)  # a twin of a row in this batch (copied next round), or no free process
         if not batch:
             break
         if max_train_s is not None and time.perf_counter() - t_start > max_train_s:
@@ -559,7 +563,13 @@ def run_ablations(
         calls = [dict(row=row, budget_iters=budget, seed=int(seed), work_dir=work_root / f"{row.key}_it{budget}_s{seed}_{setup_id}",
                       cfg_options=ablation_options(row, budget, setup, data_root), progress=progress and len(batch) == 1)
                  for row in batch]  # fmt: skip
-        for row, (measured, train_s) in zip(batch, _train_batch(trainer, calls, processes), strict=True):
+        timed = side_by_side(_timed, [dict(trainer=trainer, kwargs=kw) for kw in calls], processes,
+                             return_exceptions=True)
+        failures = [t for t in timed if isinstance(t, BaseException)]
+        for row, outcome in zip(batch, timed, strict=True):
+            if isinstance(outcome, BaseException):
+                continue
+            measured, train_s = outcome
             lacking = {"AP50", "Recall", "params"} - set(measured)
             if lacking:
                 raise AblationError(
@@ -574,6 +584,8 @@ def run_ablations(
             _append(results_csv, record)  # each finished row is saved at once
             results[row.key] = record
             bar.update(1)
+        if failures:
+            raise failures[0]  # after saving the rows of this batch that finished
         remaining = later
     bar.close()
     result = pd.DataFrame([results[r.key] for r in selected if r.key in results], columns=list(RESULT_COLUMNS))
@@ -588,44 +600,11 @@ def _record(row: AblationRow, smoke: bool, setup: AblationSetup, common: Mapping
     )  # fmt: skip
 
 
-def _processes(processes: int | None, default_trainer: bool) -> int:
-    """Rows trained at once: 1 for an injected trainer; else as :func:`auxdet.engine.parallel.default_processes`."""
-    if processes is not None:
-        return max(1, int(processes))
-    if not default_trainer:
-        return 1
-    from auxdet.engine.parallel import default_processes
-
-    return default_processes(2)
-
-
-def _timed_trainer(trainer: Trainer, kwargs: dict[str, Any], threads: int | None = None) -> tuple[dict[str, float], float]:
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+def _timed(trainer: Trainer, kwargs: dict[str, Any]) -> tuple[dict[str, float], float]:
+    """``(metrics, seconds)`` of one training call (module level: runs in a spawned process too)."""
     t0 = time.perf_counter()
     measured = dict(trainer(**kwargs))
     return measured, time.perf_counter() - t0
-
-
-def _train_batch(
-    trainer: Trainer, calls: list[dict[str, Any]], processes: int
-) -> list[tuple[dict[str, float], float]]:
-    """``(metrics, seconds)`` of each call; side by side in spawned processes when ``processes > 1``."""
-    if processes == 1 or len(calls) == 1:
-        return [_timed_trainer(trainer, kw) for kw in calls]
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    threads = max(1, (os.cpu_count() or 1) // processes)
-    with ProcessPoolExecutor(max_workers=processes, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(_timed_trainer, trainer, kw, threads) for kw in calls]
-        errors = [f.exception() for f in futures]
-    for err in errors:
-        if err is not None:
-            raise err
-    return [f.result() for f in futures]
 
 
 # ----------------------------------------------------------------------------- paper vs measured

@@ -2,7 +2,8 @@
 
 * :func:`tiny_checkpoints` — the CPU-tiny baseline and AuxDet of ``auxdet demo``
   (:data:`auxdet.engine.demo.DEMO_MODELS`: Faster R-CNN R18 with a plain FPN vs with AuxDet's AuxFPN)
-  trained on the synthetic omni-domain data with the same budget and seed, through the engine (:func:`auxdet.engine.runner.train`, the code path of
+  trained on the synthetic omni-domain data with the same budget and seed, through the engine
+  (:func:`auxdet.engine.parallel.train_jobs`, each job the code path of
   ``auxdet train CONFIG --work-dir D --cfg-options … --seed S``). The result is **cached** under
   ``work_root``: a second call with the same budget, seed and configs reuses the checkpoints (so notebook
   05 reuses the models of notebook 04 and trains its own only when they are absent). A cached

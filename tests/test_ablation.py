@@ -305,6 +305,39 @@ def test_cache_survives_an_exception_mid_run(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+class PidTrainer(FakeTrainer):
+    """A FakeTrainer that also writes which process trained the row (``<work_dir>/pid``)."""
+
+    def __call__(self, row: A.AblationRow, **kwargs: Any) -> dict[str, float]:  # type: ignore[override]
+        import os
+
+        kwargs["work_dir"].mkdir(parents=True, exist_ok=True)
+        (kwargs["work_dir"] / "pid").write_text(str(os.getpid()))
+        return super().__call__(row, **kwargs)
+
+
+def test_rows_train_side_by_side_in_pairs_and_twins_are_copied_not_retrained(tmp_path: Path) -> None:
+    import os
+
+    rows = ["tab5_baseline", "tab5_m2dm_leem", "tab6_all", "tab5_leem"]
+    res = A.run_ablations(rows, 3, 0, tmp_path / "work", tmp_path / "results.csv", progress=False,
+                          data_root=tmp_path / "data", smoke=True, trainer=PidTrainer(), processes=2)  # fmt: skip
+    assert res.key.tolist() == rows  # request order, whatever the training order
+    r = res.set_index("key")
+    assert r.loc["tab6_all", "reused_from"] == "tab5_m2dm_leem" and r.loc["tab6_all", "AP50"] == 24.0
+    assert r.loc["tab5_leem", "AP50"] == 10.0 + len("tab5_leem")
+    pids = {p.parent.name.split("_it")[0]: int(p.read_text()) for p in (tmp_path / "work").glob("*/pid")}
+    assert set(pids) == {"tab5_baseline", "tab5_m2dm_leem", "tab5_leem"}  # the twin tab6_all was never trained
+    assert os.getpid() not in (pids["tab5_baseline"], pids["tab5_m2dm_leem"])  # the pair ran in spawned processes
+    assert pids["tab5_leem"] == os.getpid()  # a batch of one trains here
+    # a failing row of a pair: the other row is still saved, then the error is raised
+    with pytest.raises(RuntimeError, match="boom on tab4_conv3x3"):
+        A.run_ablations(["tab4_conv3x3", "tab4_separable"], 3, 0, tmp_path / "work", tmp_path / "r2.csv",
+                        progress=False, data_root=tmp_path / "data", smoke=True,
+                        trainer=PidTrainer(fail_on="tab4_conv3x3"), processes=2)  # fmt: skip
+    assert A.load_results(tmp_path / "r2.csv").key.tolist() == ["tab4_separable"]
+
+
 def test_cache_key_includes_the_setup_and_results_validation(tmp_path: Path) -> None:
     t = FakeTrainer()
     _run(tmp_path, ["tab5_baseline"], t)

@@ -428,7 +428,8 @@ def test_train_jobs_side_by_side_train_each_config_as_auxdet_train(tiny_data: Pa
 
     threads = torch.get_num_threads()
     try:
-        here = load_checkpoint_file(run_job(TrainJob("baseline", BASELINE, tmp_path / "b2", opts, 0), threads=1))
+        torch.set_num_threads(1)  # what side_by_side gives each of its 2 processes on 2 cores
+        here = load_checkpoint_file(run_job(TrainJob("baseline", BASELINE, tmp_path / "b2", opts, 0)))
     finally:
         torch.set_num_threads(threads)
     for key, value in weights["baseline"].items():

@@ -196,15 +196,16 @@ def run_demo(
     t0 = time.perf_counter()
     data_root = demo_data(plan, work_dir / "data", seed, progress=progress)
     options = demo_options(plan, data_root)
+    timings = {"data": time.perf_counter() - t0}
     jobs = [TrainJob(name, config, work_dir / name, options, seed, progress) for name, config in DEMO_MODELS.items()]
     checkpoints = train_jobs(jobs)
-    timings = {"train": time.perf_counter() - t0}
+    timings["train"] = time.perf_counter() - t0 - timings["data"]
     tables: dict[str, pd.DataFrame] = {}
     for name, config in DEMO_MODELS.items():
         out = work_dir / name / "test_results.csv"
         test(config, checkpoints[name], work_dir=work_dir / name / "test", cfg_options=options, out=out)
         tables[name] = pd.read_csv(out)
-    timings["test"] = time.perf_counter() - t0 - timings["train"]
+    timings["test"] = time.perf_counter() - t0 - timings["data"] - timings["train"]
     settings = {**asdict(plan), "seed": seed, **{f"time_{k}_s": round(v) for k, v in timings.items()},
                 "total_s": round(time.perf_counter() - t0)}
     return write_report(tables, work_dir, settings=settings)

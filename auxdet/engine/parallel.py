@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TrainJob", "default_processes", "run_job", "train_jobs"]
+__all__ = ["TrainJob", "default_processes", "run_job", "side_by_side", "train_jobs"]
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,50 @@ def default_processes(num_jobs: int) -> int:
     return max(1, min(int(num_jobs), os.cpu_count() or 1))
 
 
-def run_job(job: TrainJob, threads: int | None = None, position: int | None = None) -> Path:
-    """Train one job (in this process) and return its last checkpoint's path."""
+def _set_threads(threads: int) -> None:
     import torch
 
+    torch.set_num_threads(threads)
+
+
+def side_by_side(
+    fn: Callable[..., Any], calls: Sequence[Mapping[str, Any]], processes: int, *, return_exceptions: bool = False
+) -> list[Any]:
+    """``[fn(**kw) for kw in calls]``, ``processes`` at a time in spawned processes when ``processes > 1``.
+
+    Each process gets ``cores // processes`` torch threads (at least one). ``fn`` must be importable
+    (a module-level function). Every call runs to its end even when another fails; then the first
+    failure is raised, or with ``return_exceptions`` each failure stands in its call's place (so the
+    caller can keep what finished). Results come back in the order of ``calls``.
+    """
+    if processes <= 1 or len(calls) <= 1:
+        out = []
+        for kw in calls:
+            try:
+                out.append(fn(**kw))
+            except Exception as err:
+                if not return_exceptions:
+                    raise
+                out.append(err)
+        return out
+    threads = max(1, (os.cpu_count() or 1) // processes)
+    ctx = mp.get_context("spawn")  # a fresh interpreter per process: no forked torch / OpenMP state
+    with ProcessPoolExecutor(max_workers=processes, mp_context=ctx, initializer=_set_threads,
+                             initargs=(threads,)) as pool:
+        futures = [pool.submit(fn, **kw) for kw in calls]
+        errors = [f.exception() for f in futures]
+    if return_exceptions:
+        return [err if err is not None else f.result() for f, err in zip(futures, errors, strict=True)]
+    for err in errors:
+        if err is not None:
+            raise err
+    return [f.result() for f in futures]
+
+
+def run_job(job: TrainJob, position: int | None = None) -> Path:
+    """Train one job (in this process) and return its last checkpoint's path; ``position``: its tqdm row."""
     from auxdet.engine.runner import load_config, train
 
-    if threads:
-        torch.set_num_threads(int(threads))
     cfg = load_config(job.config, work_dir=job.work_dir, cfg_options=dict(job.cfg_options), seed=job.seed,
                       progress_bar=job.progress)
     for hook in cfg.custom_hooks:
@@ -67,21 +103,12 @@ def run_job(job: TrainJob, threads: int | None = None, position: int | None = No
 def train_jobs(jobs: Sequence[TrainJob], processes: int | None = None) -> dict[str, Path]:
     """Train ``jobs`` (``processes`` at a time, default :func:`default_processes`); name → checkpoint.
 
-    Every job runs to its end even when another fails; the first failure is then raised. Threads per
-    process: the cores divided by the processes (at least one).
+    Every job runs to its end even when another fails; the first failure is then raised (see
+    :func:`side_by_side`).
     """
     names = [j.name for j in jobs]
     if len(set(names)) != len(names):
         raise ValueError(f"job names must be unique, got {names}")
     processes = default_processes(len(jobs)) if processes is None else max(1, int(processes))
-    if processes == 1 or len(jobs) <= 1:
-        return {job.name: run_job(job) for job in jobs}
-    threads = max(1, (os.cpu_count() or 1) // processes)
-    ctx = mp.get_context("spawn")  # a fresh interpreter per job: no forked torch / OpenMP state
-    with ProcessPoolExecutor(max_workers=processes, mp_context=ctx) as pool:
-        futures = [pool.submit(run_job, job, threads, i) for i, job in enumerate(jobs)]
-        errors = [f.exception() for f in futures]
-    for err in errors:
-        if err is not None:
-            raise err
-    return {job.name: f.result() for job, f in zip(jobs, futures, strict=True)}
+    calls = [dict(job=job, position=i if processes > 1 else None) for i, job in enumerate(jobs)]
+    return dict(zip(names, side_by_side(run_job, calls, processes), strict=True))

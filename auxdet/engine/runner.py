@@ -80,11 +80,8 @@ class OptionError(ValueError):
     """An invalid run option (``--cfg-options`` syntax, launcher, ``--amp`` without an optimizer, …)."""
 
 
-def list_configs() -> list[str]:
-    """Names of the packaged configs, relative to ``auxdet/configs`` (without ``_base_``)."""
-    return config_names()
-
-
+#: names of the packaged configs, relative to ``auxdet/configs`` (without ``_base_``)
+list_configs = config_names
 #: a config file from a path, a name relative to ``auxdet/configs`` or a unique stem (one resolver)
 resolve_config = config_path
 
