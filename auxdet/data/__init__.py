@@ -10,7 +10,6 @@ from auxdet.data.sirst import SIRST_V2_SPLITS, SIRSTV2Dataset
 from auxdet.data.voc_io import (
     VOCFormatError,
     VOCRecord,
-    atomic_write_text,
     parse_voc_xml,
     read_split,
     read_voc_annotation,
@@ -42,7 +41,6 @@ META_KEYS_TO_PACK: tuple[str, ...] = (
     "height",
 )
 
-# --- lead: add the "synthetic" helper's modules here (they register/export their own names), e.g.
 from auxdet.data import domains, synthetic  # noqa: F401,E402
 
 __all__ = [
@@ -56,7 +54,6 @@ __all__ = [
     "VOCMetaDataset",
     "VOCRecord",
     "WideIRSTDDataset",
-    "atomic_write_text",
     "convert_wideirstd_to_voc",
     "decode_ir_image",
     "image_size",

@@ -24,7 +24,6 @@ Every write is atomic (temporary file in the same folder + ``os.replace``).
 from __future__ import annotations
 
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -34,12 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from auxdet.fileio import atomic_write_text
 from auxdet.metadata import ImageMeta, MetadataError, Vocabulary
 
 __all__ = [
     "VOCRecord",
     "VOCFormatError",
-    "atomic_write_text",
     "parse_voc_xml",
     "read_voc_annotation",
     "write_voc_annotation",
@@ -65,21 +64,6 @@ class VOCRecord:
     boxes: np.ndarray  # [N, 4] float32, 0-based xyxy (exclusive right/bottom edge)
     names: list[str] = field(default_factory=list)
     difficult: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (tmp file in the same folder, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _fmt(v: float) -> str:
