@@ -193,7 +193,12 @@ class MetaBatch:
         return int(self.platform.shape[0])
 
     def to(self, device: torch.device | str) -> MetaBatch:
-        return MetaBatch(*(t.to(device) for t in (self.platform, self.band, self.width, self.height)))
+        """Move to ``device``; host → CUDA copies go through pinned memory without blocking the host."""
+        device = torch.device(device)
+        tensors = (self.platform, self.band, self.width, self.height)
+        if device.type == "cuda" and self.platform.device.type == "cpu":
+            return MetaBatch(*(t.pin_memory().to(device, non_blocking=True) for t in tensors))
+        return MetaBatch(*(t.to(device) for t in tensors))
 
     @classmethod
     def from_metas(

@@ -30,7 +30,7 @@ AUXDET = "auxdet_r50_fpn_1x_wideirstd"
 BASELINE = "cascade_rpn_r50_fpn_1x_wideirstd"
 NAMES = [p.relative_to(CONFIG_DIR).with_suffix("").as_posix() for p in list_configs()]
 ABLATIONS = [n for n in NAMES if n.startswith("ablations/")]
-MODULE_GROUPS = ("metadata_encoder", "compensation", "m2dm", "leem")
+MODULE_GROUPS = ("metadata_encoder", "compensation", "aux_fusion", "m2dm", "leem", "leem_gate")
 
 # The rows of each table (file stems under ablations/).
 EXPECTED_ROWS = {
@@ -49,11 +49,13 @@ EXPECTED_ROWS = {
 # Which keys of the model config an ablation row may change w.r.t. its reference, and which AuxFPN
 # module groups may then differ in parameters.
 SWITCHES = {
-    "tab2": ({"neck.aux_mode", "neck.leem_levels"}, {"compensation", "leem"}),
+    "tab2": ({"neck.aux_mode", "neck.leem_levels"}, {"compensation", "aux_fusion", "leem"}),
     "tab3": ({"neck.m2dm_mode", "neck.leem_levels"}, {"m2dm", "leem"}),
-    "tab4": ({"neck.leem_mode", "neck.m2dm_levels"}, {"leem", "metadata_encoder", "compensation", "m2dm"}),
-    "tab5": ({"neck.leem_levels", "neck.m2dm_levels"}, {"leem", "metadata_encoder", "compensation", "m2dm"}),
-    "tab6": ({"neck.metadata.fields"}, {"metadata_encoder", "compensation"}),
+    "tab4": ({"neck.leem_mode", "neck.m2dm_levels"}, {"leem", "metadata_encoder", "compensation", "aux_fusion",
+                                                      "m2dm"}),
+    "tab5": ({"neck.leem_levels", "neck.m2dm_levels"}, {"leem", "metadata_encoder", "compensation", "aux_fusion",
+                                                        "m2dm"}),
+    "tab6": ({"neck.metadata.fields"}, {"metadata_encoder", "aux_fusion"}),
     "tab7": ({"neck.m2dm_levels", "neck.leem_levels"}, {"compensation", "m2dm", "leem"}),
 }
 
@@ -278,7 +280,7 @@ def test_ablation_parameters_differ_by_the_switched_modules(name: str) -> None:
     if not neck_cfg.leem_levels:
         assert g_abl["leem"] == 0
     if not neck_cfg.m2dm_levels:
-        assert g_abl["m2dm"] == g_abl["compensation"] == g_abl["metadata_encoder"] == 0
+        assert g_abl["m2dm"] == g_abl["compensation"] == g_abl["metadata_encoder"] == g_abl["aux_fusion"] == 0
     # modules are per level: a depth-d ablation holds d copies of a level's modules
     for group, levels in (("m2dm", neck_cfg.m2dm_levels), ("leem", neck_cfg.leem_levels)):
         if levels and group in changed and table == "tab7":
@@ -293,7 +295,8 @@ def test_core_modules_add_up_as_in_tab5() -> None:
     m2dm_only, leem_only = params(r50_neck("ablations/tab5_m2dm")), params(r50_neck("ablations/tab5_leem"))
     full_neck = params(r50_neck(AUXDET))
     assert full_neck - m2dm_only == groups["leem"]
-    assert full_neck - leem_only == groups["m2dm"] + groups["compensation"] + groups["metadata_encoder"]
+    assert full_neck - leem_only == (groups["m2dm"] + groups["compensation"] + groups["metadata_encoder"]
+                                     + groups["aux_fusion"])
     assert total[AUXDET] - total[BASELINE] == sum(groups.values())
     assert groups["leem"] > 0 and groups["m2dm"] > groups["leem"]
 

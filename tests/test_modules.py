@@ -13,10 +13,14 @@ from auxdet.models import (
     LEEM,
     M2DM,
     M2DM_MODES,
+    PSCM_FORMS,
+    AuxiliaryFusion,
     DetailCompensation,
     DynamicLinear,
+    LEEMGate,
     MetadataEncoder,
     laplacian_3x3_kernel,
+    lw_instance_norm,
     pssm_kernels,
     pssm_pool,
     pssm_response,
@@ -123,6 +127,37 @@ def test_leem_every_parameter_learns_but_gamma_zero_blocks_the_convs() -> None:
     assert not frozen.conv_v.weight.grad.any() and not frozen.conv_h.weight.grad.any()
 
 
+def test_lw_in_statistics_in_float32_for_half_inputs() -> None:
+    """A float16 variance overflows above 65504 (std ≈ 256): LW-IN must still normalise half inputs."""
+    x = 400.0 * torch.randn(2, 4, 16, 16)  # variance ≈ 1.6e5 > 65504
+    ref = lw_instance_norm(x)
+    for dtype in (torch.float16, torch.bfloat16):
+        out = lw_instance_norm(x.to(dtype))
+        assert out.dtype == dtype and torch.isfinite(out).all() and out.abs().amax() > 0.5
+        torch.testing.assert_close(out.float(), ref, atol=0.05, rtol=0.02)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        leem = LEEM(4)
+        y = leem(x)
+    assert torch.isfinite(y).all()
+
+
+def test_leem_official_aux_gate() -> None:
+    """scale='aux_gate': x + g_i · β · LW-IN(x_hori) with a per-sample gate from a_i (official code)."""
+    leem = LEEM(C, scale="aux_gate", gamma_init=0.3).eval()
+    assert leem.gamma.shape == (1,)
+    gate_mlp = LEEMGate(16)
+    aux = torch.randn(3, 16)
+    g = gate_mlp(aux)
+    assert g.shape == (3,) and ((g > 0) & (g < 1)).all()
+    x = torch.randn(3, C, 8, 8)
+    inter = leem(x, True, gate=g)
+    torch.testing.assert_close(inter["out"], x + 0.3 * g.view(3, 1, 1, 1) * inter["normed"])
+    with pytest.raises(ValueError, match="gate"):
+        leem(x)
+    with pytest.raises(ValueError, match="aux_gate"):
+        LEEM(C, scale="film")
+
+
 # ---------------------------------------------------------------- PSSM, Eq. 10–13
 
 
@@ -175,28 +210,36 @@ def test_dynamic_linear_is_per_sample_and_depends_on_aux() -> None:
 def _m2dm_reference(m: M2DM, x: torch.Tensor, inter: dict) -> torch.Tensor:
     """Eq. 12–14 (and the sequential variants) recomputed from cm / kernels."""
 
-    def r_s(u: torch.Tensor) -> torch.Tensor:
+    def x_s(u: torch.Tensor) -> torch.Tensor:  # Eq. 13
         stacked = torch.cat([u.mean(1, keepdim=True), u.amax(1, keepdim=True)], 1)
         f = torch.cat(
             [F.conv2d(stacked[b : b + 1], inter["kernels"][b : b + 1], padding=1) for b in range(u.shape[0])]
         )
         return u + torch.sigmoid(f) * u
 
-    def gate(u: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(inter["cm"])[:, :, None, None] * u
+    def x_c(u: torch.Tensor) -> torch.Tensor:  # PSCM, both readings
+        g = torch.sigmoid(inter["cm"])[:, :, None, None] * u
+        return u + g if m.pscm_form == "residual" else g
+
+    def r_c(u: torch.Tensor) -> torch.Tensor:
+        return u + x_c(u)
+
+    def r_s(u: torch.Tensor) -> torch.Tensor:
+        return u + x_s(u)
 
     return {
-        "parallel": lambda: x + gate(x) + r_s(x),
-        "pscm": lambda: x + gate(x),
+        "parallel": lambda: x + x_c(x) + x_s(x),
+        "pscm": lambda: r_c(x),
         "pssm": lambda: r_s(x),
-        "pssm_pscm": lambda: r_s(x) + gate(r_s(x)),
-        "pscm_pssm": lambda: r_s(x + gate(x)),
+        "pssm_pscm": lambda: r_c(r_s(x)),
+        "pscm_pssm": lambda: r_s(r_c(x)),
     }[m.mode]()
 
 
+@pytest.mark.parametrize("pscm_form", PSCM_FORMS)
 @pytest.mark.parametrize("mode", M2DM_MODES)
-def test_m2dm_modes_match_eq14_and_sequential_definitions(mode: str) -> None:
-    m = M2DM(C, aux_dim=16, mode=mode).eval()
+def test_m2dm_modes_match_eq14_and_sequential_definitions(mode: str, pscm_form: str) -> None:
+    m = M2DM(C, aux_dim=16, mode=mode, pscm_form=pscm_form).eval()
     x, aux = torch.randn(2, C, 8, 9), torch.randn(2, 16)
     inter = m(x, aux, return_intermediates=True)
     torch.testing.assert_close(inter["out"], _m2dm_reference(m, x, inter), atol=1e-5, rtol=1e-5)
@@ -204,11 +247,46 @@ def test_m2dm_modes_match_eq14_and_sequential_definitions(mode: str) -> None:
     assert [w.shape for w in inter["dyn_weights"]] == [(2, C // 2, 32), (2, 32, C // 2)]
 
 
+def test_pscm_readings_at_a_known_gate() -> None:
+    """cm = 0 → σ = 1/2: residual PSCM gives 1.5 x, the gate reading 0.5 x (paper: no formula printed)."""
+    x = torch.randn(1, C, 4, 4)
+    for form, factor in (("residual", 1.5), ("gate", 0.5)):
+        m = M2DM(C, 16, mode="pscm", pscm_form=form)
+        inter: dict = {}
+        torch.testing.assert_close(m._channel(x, torch.full((1, C, 1, 1), 0.5), inter), factor * x)
+    with pytest.raises(ValueError, match="residual"):
+        M2DM(C, 16, pscm_form="affine")
+
+
+def test_dmlp_output_path_official_norms_and_bounded_sm() -> None:
+    """Official design: LayerNorm(C) after the projection back to C, LayerNorm(C + 8) on the head output,
+    sm through a sigmoid — so the PSSM taps stay in (0, 1) and a kernel's centre in (−4, 0)."""
+    m = M2DM(C, 16).eval()
+    assert isinstance(m.expand_norm, nn.LayerNorm) and m.expand_norm.normalized_shape == (C,)
+    assert isinstance(m.head_norm, nn.LayerNorm) and m.head_norm.normalized_shape == (C + 8,)
+    x, aux = 50.0 * torch.randn(3, C, 6, 6), 10.0 * torch.randn(3, 16)
+    inter = m(x, aux, return_intermediates=True)
+    y = inter["y"]  # normalised over its C + 8 entries
+    torch.testing.assert_close(y.mean(1), torch.zeros(3), atol=1e-4, rtol=0)
+    assert ((inter["sm"] > 0) & (inter["sm"] < 1)).all()
+    centre = inter["kernels"][:, :, 1, 1]
+    assert ((centre > -4) & (centre < 0)).all()
+    bare = M2DM(C, 16, out_norm=False, sm_bound="none").eval()
+    assert isinstance(bare.expand_norm, nn.Identity) and isinstance(bare.head_norm, nn.Identity)
+    inter = bare(x, aux, return_intermediates=True)
+    torch.testing.assert_close(inter["sm"], inter["y"][:, C:])  # unbounded: the raw head outputs
+    with pytest.raises(ValueError, match="sigmoid"):
+        M2DM(C, 16, sm_bound="tanh")
+
+
 def test_m2dm_param_counts_per_mode() -> None:
     n = {mode: sum(p.numel() for p in M2DM(C, 16, mode).parameters()) for mode in M2DM_MODES}
     assert n["parallel"] == n["pssm_pscm"] == n["pscm_pssm"]  # shared dynamic MLP, one C+8 head
-    assert n["parallel"] - n["pscm"] == 8 * (C + 1)  # the 8 spatial outputs of the head
-    assert n["parallel"] - n["pssm"] == C * (C + 1)  # the C channel outputs of the head
+    # the 8 spatial outputs of the head (+ their LayerNorm weight and bias)
+    assert n["parallel"] - n["pscm"] == 8 * (C + 1) + 2 * 8
+    assert n["parallel"] - n["pssm"] == C * (C + 1) + 2 * C  # the C channel outputs of the head (+ LN)
+    bare = sum(p.numel() for p in M2DM(C, 16, out_norm=False).parameters())
+    assert n["parallel"] - bare == 2 * C + 2 * (C + 8)  # LN(C) and LN(C + 8)
     with pytest.raises(ValueError, match="parallel"):
         M2DM(C, 16, mode="serial")
 
@@ -242,39 +320,47 @@ def test_m2dm_is_per_sample_and_batch_of_one_trains() -> None:
 
 
 def test_compensation_eq5_strided_grouped_conv_and_residual() -> None:
-    comp = DetailCompensation(C, stride=4, meta_dim=8, aux_dim=16).eval()
+    comp = DetailCompensation(C, stride=4).eval()
     assert comp.down.stride == (4, 4) and comp.down.groups == C // 8 and comp.down.bias is None
-    x_i, x_deep, z = torch.randn(2, C, 16, 16), torch.randn(2, C, 4, 4), torch.randn(2, 8)
-    inter = comp(x_i, x_deep, z, return_intermediates=True)
-    torch.testing.assert_close(inter["delta"], comp.down(x_i) - x_deep)
+    x_i, x_deep = torch.randn(2, C, 16, 16), torch.randn(2, C, 4, 4)
+    torch.testing.assert_close(comp(x_i, x_deep), comp.down(x_i) - x_deep)
+    fusion = AuxiliaryFusion(C, meta_dim=8, aux_dim=16).eval()
+    inter = fusion(comp(x_i, x_deep), torch.randn(2, 8), return_intermediates=True)
     torch.testing.assert_close(inter["pooled"], (comp.down(x_i) - x_deep).mean(dim=(2, 3)))
     assert inter["x_e"].shape == (2, C // 4) and inter["aux"].shape == (2, 16)
     # odd sizes: ceil(17/4)=5 vs a 4×4 deepest level → pooled to 4×4, no error
     x_odd = torch.randn(2, C, 17, 15)
-    odd = comp(x_odd, x_deep, z, return_intermediates=True)
     strided = comp.down(x_odd)
     assert strided.shape[-2:] == (5, 4)
-    torch.testing.assert_close(odd["delta"], F.adaptive_avg_pool2d(strided, (4, 4)) - x_deep)
+    torch.testing.assert_close(comp(x_odd, x_deep), F.adaptive_avg_pool2d(strided, (4, 4)) - x_deep)
 
 
 def test_compensation_aux_modes_use_the_right_inputs() -> None:
     x_i, x_deep, z = torch.randn(2, C, 8, 8), torch.randn(2, C, 2, 2), torch.randn(2, 8)
     x_i2, x_deep2 = x_i + torch.randn_like(x_i), x_deep + torch.randn_like(x_deep)
+    comp = DetailCompensation(C, 4).eval()
+    visual = {  # Tab. 2: what Eq. 6 pools in each mode
+        "full": lambda xi, xd: comp(xi, xd),
+        "meta_semantic": lambda xi, xd: xd,
+        "meta": lambda xi, xd: None,
+    }
     counts = {}
-    for mode in ("meta", "meta_semantic", "full"):
-        comp = DetailCompensation(C, 4, 8, 16, mode=mode).eval()
-        counts[mode] = sum(p.numel() for p in comp.parameters())
-        a = comp(x_i, x_deep, z)
-        assert torch.allclose(comp(x_i2, x_deep, z), a) == (mode != "full")
-        assert torch.allclose(comp(x_i, x_deep2, z), a) == (mode == "meta")
-    assert counts["full"] - counts["meta_semantic"] == C * 8 * 9  # the grouped strided conv
+    for mode, vis in visual.items():
+        fusion = AuxiliaryFusion(C, 8, 16, mode=mode).eval()
+        counts[mode] = sum(p.numel() for p in fusion.parameters())
+        a = fusion(vis(x_i, x_deep), z)
+        assert torch.allclose(fusion(vis(x_i2, x_deep), z), a) == (mode != "full")
+        assert torch.allclose(fusion(vis(x_i, x_deep2), z), a) == (mode == "meta")
+    assert counts["full"] == counts["meta_semantic"]  # the strided conv lives in DetailCompensation
     assert counts["meta_semantic"] - counts["meta"] == C * (C // 4) + 2 * (C // 4) + (C // 4) * 16 + (C // 4)
-    no_meta = DetailCompensation(C, 4, 0, 16, mode="full").eval()  # fields=() → a_i from x_e alone
-    assert no_meta(x_i, x_deep, torch.zeros(2, 0)).shape == (2, 16)
+    no_meta = AuxiliaryFusion(C, 0, 16, mode="full").eval()  # fields=() → a_i from x_e alone
+    assert no_meta(comp(x_i, x_deep), torch.zeros(2, 0)).shape == (2, 16)
     with pytest.raises(ValueError, match="needs metadata"):
-        DetailCompensation(C, 4, 0, 16, mode="meta")
+        AuxiliaryFusion(C, 0, 16, mode="meta")
     with pytest.raises(ValueError, match="meta_semantic"):
-        DetailCompensation(C, 4, 8, 16, mode="deep")
+        AuxiliaryFusion(C, 8, 16, mode="deep")
+    with pytest.raises(ValueError, match="stride"):
+        DetailCompensation(C, 0)
 
 
 # ---------------------------------------------------------------- metadata encoder, Eq. 1–4
@@ -324,6 +410,21 @@ def test_encoder_no_fields_and_errors() -> None:
     with pytest.raises(MetadataError, match="band"):
         MetadataEncoder()(bad)
     assert MetadataEncoder(Vocabulary(allow_unknown=True)).projections["platform"][0].in_features == 4
+
+
+def test_encoder_withheld_is_a_constant_with_the_same_parameters() -> None:
+    full, withheld = MetadataEncoder().eval(), MetadataEncoder(withheld=True).eval()
+    assert sum(p.numel() for p in full.parameters()) == sum(p.numel() for p in withheld.parameters())
+    z = withheld(_meta(4))
+    torch.testing.assert_close(z, z[:1].expand_as(z))  # the same code for every image
+    assert not torch.allclose(full(_meta(4))[0], full(_meta(4))[1])
+
+
+def test_encoder_follows_the_model_dtype() -> None:
+    for dtype in (torch.bfloat16, torch.float16):
+        enc = MetadataEncoder().to(dtype).eval()
+        z = enc(_meta(3))
+        assert z.dtype == dtype and torch.isfinite(z).all()
 
 
 def test_encoder_sigma_changes_resolution_code() -> None:

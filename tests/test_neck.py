@@ -170,3 +170,90 @@ def test_switches_build_and_parameter_counts() -> None:
     for kw in (dict(m2dm_mode="pscm_pssm"), dict(aux_mode="meta"), dict(metadata=dict(fields=("resolution",)))):
         neck = _neck(**kw).eval()
         assert neck(_inputs(2), _samples()[:2])[0].shape == (2, OUT, 32, 28)
+
+
+def test_no_dead_output_convs_when_out_indices_select_backbone_levels() -> None:
+    """Only the returned levels' output convs exist; every parameter gets a gradient."""
+    full = _neck(m2dm_levels=(), leem_levels=())
+    sel = _neck(m2dm_levels=(), leem_levels=(), out_indices=(0, 1))
+    assert _count(full) - _count(sel) == 2 * (9 * OUT * OUT + OUT)  # two unused 3×3 convs
+    from auxdet.models import dead_fpn_conv_params
+
+    assert dead_fpn_conv_params(OUT, 4, (0, 1)) == 2 * (9 * OUT * OUT + OUT)
+    assert dead_fpn_conv_params(256, 4, (0, 1)) == 1_180_160  # the paper setting: 1.18 M
+    for kwargs in (dict(m2dm_levels=(), leem_levels=()), {}):
+        neck = _neck(out_indices=(0, 1), **kwargs).train()
+        outs = neck(_inputs(2), _samples()[:2])
+        sum(o.square().mean() for o in outs).backward()
+        dead = [n for n, p in neck.named_parameters() if p.grad is None or not p.grad.any()]
+        assert dead == [], dead
+    # the returned outputs are unchanged by dropping the unused convs
+    torch.manual_seed(0)
+    a = _neck(m2dm_levels=(), leem_levels=())
+    torch.manual_seed(0)
+    b = _neck(m2dm_levels=(), leem_levels=(), out_indices=(0, 1))
+    b.load_state_dict({k: v for k, v in a.state_dict().items() if k in b.state_dict()})
+    x = _inputs(2)
+    for u, v in zip(a(x)[:2], b(x), strict=True):
+        assert torch.equal(u, v)
+
+
+def test_readings_switches() -> None:
+    shared, per_level = _neck(), _neck(shared_aux=False)
+    assert not hasattr(shared.aux_fusion, "keys")
+    assert set(per_level.aux_fusion.keys()) == {"0", "1"}
+    one_fusion = _count(per_level) - _count(shared)
+    assert one_fusion == _count(shared.aux_fusion) > 0
+    bare = _neck(dmlp_out_norm=False, sm_bound="none", pscm_form="gate")
+    assert _count(shared) - _count(bare) == 2 * (2 * OUT + 2 * (OUT + 8))  # LN(C) + LN(C+8) per level
+    gated = _neck(leem_scale="aux_gate").train()
+    outs = gated(_inputs(2), _samples()[:2])
+    sum(o.square().mean() for o in outs).backward()
+    assert gated.leem_gate.mlp[0].weight.grad.any()
+    with pytest.raises(ValueError, match="aux_gate"):
+        _neck(leem_scale="aux_gate", m2dm_levels=(0,), leem_levels=(0, 1))
+    for kw in (dict(pscm_form="affine"), dict(sm_bound="tanh"), dict(leem_scale="film")):
+        with pytest.raises(ValueError, match=next(iter(kw.values()))):
+            _neck(**kw)
+
+
+def test_withheld_metadata_control_has_the_same_parameters_and_ignores_metadata() -> None:
+    real, blind = _neck().eval(), _neck(metadata=dict(withheld=True)).eval()
+    assert _count(real) == _count(blind)
+    x = _inputs(4)
+    changed = [("Land", "SWIR", 100, 80)] * 4
+    with torch.no_grad():
+        for a, b in zip(blind(x, _samples()), blind(x, _samples(changed)), strict=True):
+            assert torch.equal(a, b)
+        assert not torch.allclose(real(x, _samples())[0], real(x, _samples(changed))[0])
+
+
+def test_forward_on_the_meta_device_no_sync_no_fixed_device_tensor() -> None:
+    """On the 'meta' device every value is unknown: any host read (.item(), int(), bool()) or a tensor
+    built on a fixed device inside forward raises. The metadata itself is validated on the host."""
+    neck = _neck(out_indices=(0, 1)).eval()
+    neck_meta = neck.to("meta")
+    x = [t.to("meta") for t in _inputs(2)]
+    outs = neck_meta(x, _samples()[:2])
+    assert [o.device.type for o in outs] == ["meta", "meta"]
+    assert [tuple(o.shape) for o in outs] == [(2, OUT, 32, 28), (2, OUT, 16, 14)]
+    with pytest.raises(MetadataError, match="MWIR"):
+        neck_meta(x, _samples([("Air", "MWIR", 256, 256)] * 2))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_precision_neck_runs(dtype: torch.dtype) -> None:
+    neck = _neck(out_indices=(0, 1)).eval().to(dtype)
+    with torch.no_grad():
+        outs = neck([t.to(dtype) for t in _inputs(2)], _samples()[:2])
+    assert all(o.dtype == dtype and torch.isfinite(o).all() for o in outs)
+
+
+def test_autocast_bfloat16_neck_trains() -> None:
+    neck = _neck(out_indices=(0, 1)).train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        outs = neck(_inputs(2), _samples()[:2])
+        loss = sum(o.float().square().mean() for o in outs)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert all(torch.isfinite(p.grad).all() for p in neck.parameters() if p.grad is not None)

@@ -289,7 +289,9 @@ def test_partial_run_never_replaces_a_good_dataset(tmp_path, monkeypatch):
             raise RuntimeError("simulated crash mid-generation")
         return real(index, seed, config)
 
-    monkeypatch.setattr(synthetic, "generate_sample", failing)
+    from auxdet.data.synthetic import dataset as synthetic_dataset  # the writer's own reference
+
+    monkeypatch.setattr(synthetic_dataset, "generate_sample", failing)
     with pytest.raises(RuntimeError, match="simulated crash"):
         generate_dataset(out, 6, seed=1, size=48, progress=False)
     assert snapshot() == before  # every file of the good dataset untouched
@@ -314,3 +316,46 @@ def test_command_line(tmp_path, capsys):
     assert len(read_split(root / "ImageSets/Main/test.txt")) == 2
     with pytest.raises(ValueError, match="splits"):
         generate_dataset(tmp_path / "bad", 4, size=32, splits={"train": 0.5}, progress=False)
+
+
+# ----------------------------------------------------------------- the domain-ambiguity knob and the mix
+
+
+def test_ambiguity_zero_is_the_generator_without_the_knob() -> None:
+    for i in range(6):
+        a, b = generate_sample(i, 3, SynthConfig(max_size=64)), generate_sample(i, 3, SynthConfig(max_size=64, ambiguity=0.0))
+        assert np.array_equal(a.image, b.image) and a.meta == b.meta and not b.info["decoupled"]
+        assert b.info["scene"] == b.info["domain"]
+
+
+def test_full_ambiguity_decouples_every_scene_and_keeps_the_rules() -> None:
+    cfg = SynthConfig(max_size=64, min_target_scale=1.0, ambiguity=1.0, domain_mix="balanced")
+    samples = [generate_sample(i, 0, cfg) for i in range(120)]
+    assert all(s.info["decoupled"] for s in samples)
+    pairs = [(s.info["domain"], s.info["scene"]) for s in samples]
+    assert sum(d != sc for d, sc in pairs) > 60  # scenes drawn independently of the domain (3/4 expected)
+    for s in samples:  # targets keep their domain's look (polarity), distractors copy the other looks
+        key = s.info["domain"]
+        assert all(t["look"] == key and t["polarity"] == LOOKS[key].polarity for t in s.info["targets"])
+        assert all(d["look"] in {look for look, _, _ in synthetic.DISTRACTORS[key]} for d in s.info["distractors"])
+        assert f"{s.meta.platform}/{s.meta.band}" == key  # the metadata names the rule's domain
+
+
+def test_partial_ambiguity_and_balanced_mix_frequencies() -> None:
+    cfg = SynthConfig(max_size=32, ambiguity=0.5, domain_mix="balanced")
+    table = [synthetic.render._metas(i, 1, cfg) for i in range(800)]
+    decoupled = np.mean([scene is not None for *_, scene in table])
+    assert 0.45 < decoupled < 0.55
+    counts = pd.Series([f"{m.platform}/{m.band}" for _, _, m, _, _ in table]).value_counts(normalize=True)
+    assert set(counts.index) == set(LOOKS) and (counts.between(0.2, 0.3)).all()
+    real = pd.Series([f"{m.platform}/{m.band}" for _, _, m, _, _ in
+                      (synthetic.render._metas(i, 1, SynthConfig(max_size=32)) for i in range(800))]).value_counts(
+        normalize=True)
+    assert real["Space/NIR"] > 0.55
+
+
+def test_knob_validation() -> None:
+    with pytest.raises(ValueError, match="ambiguity"):
+        SynthConfig(ambiguity=1.5)
+    with pytest.raises(ValueError, match="balanced"):
+        SynthConfig(domain_mix="uniform")

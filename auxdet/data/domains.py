@@ -36,16 +36,20 @@ from auxdet.metadata import ImageMeta
 
 __all__ = [
     "AREA_LEVELS",
+    "DOMAIN_MIXES",
     "DOMAIN_STATS",
     "DOMAINS",
     "OTHER_LEVELS",
     "STATISTICS_COLUMNS",
     "compute_domain_stats",
     "domain_key",
+    "domain_probabilities",
     "domain_table",
     "read_statistics",
     "resolution_table",
+    "sample_domain",
     "sample_meta",
+    "sample_resolution",
     "sample_target_area",
 ]
 
@@ -287,16 +291,33 @@ def _inverse_cdf(rng: np.random.Generator, levels: tuple[float, ...], quantiles:
     return float(np.interp(rng.random(), levels, quantiles))
 
 
-def sample_meta(rng: np.random.Generator, stats: dict[str, Any] | None = None) -> ImageMeta:
-    """Draw one image's metadata at its *native* resolution from the baked mix.
+#: Domain mixes of the synthetic generator: the real train split's proportions, or every domain equally
+#: often (so that every domain's rule has enough examples; the real mix has 0.2 % Space/SWIR).
+DOMAIN_MIXES: tuple[str, ...] = ("real", "balanced")
 
-    The domain by its proportion; then a common resolution by its count, or the lumped ``other``
-    bucket (width and aspect by inverse CDF, independently).
-    """
+
+def domain_probabilities(mix: str = "real", stats: dict[str, Any] | None = None) -> dict[str, float]:
+    """``{domain key: probability}`` of a domain mix (:data:`DOMAIN_MIXES`)."""
     stats = DOMAIN_STATS if stats is None else stats
-    doms = list(stats["domains"].values())
-    counts = np.array([d["count"] for d in doms], dtype=np.float64)
-    d = doms[int(rng.choice(len(doms), p=counts / counts.sum()))]
+    if mix not in DOMAIN_MIXES:
+        raise ValueError(f"unknown domain mix {mix!r}; valid: {list(DOMAIN_MIXES)}")
+    counts = {k: float(d["count"]) if mix == "real" else 1.0 for k, d in stats["domains"].items()}
+    total = sum(counts.values())
+    return {k: c / total for k, c in counts.items()}
+
+
+def sample_domain(rng: np.random.Generator, mix: str = "real", stats: dict[str, Any] | None = None) -> str:
+    """Draw a domain key (``'platform/band'``) from a domain mix."""
+    probs = domain_probabilities(mix, stats)
+    keys = list(probs)
+    return keys[int(rng.choice(len(keys), p=np.array(list(probs.values()))))]
+
+
+def sample_resolution(rng: np.random.Generator, key: str, stats: dict[str, Any] | None = None) -> tuple[int, int]:
+    """Draw a native ``(width, height)`` of domain ``key``: a common resolution by its count, or the lumped
+    ``other`` bucket (width and aspect by inverse CDF, independently)."""
+    stats = DOMAIN_STATS if stats is None else stats
+    d = stats["domains"][key]
     res_counts = [c for _, _, c in d["resolutions"]] + [d["other"]["count"]]
     p = np.asarray(res_counts, dtype=np.float64)
     k = int(rng.choice(len(p), p=p / p.sum()))
@@ -305,7 +326,16 @@ def sample_meta(rng: np.random.Generator, stats: dict[str, Any] | None = None) -
     else:
         w = round(_inverse_cdf(rng, OTHER_LEVELS, d["other"]["width"]))
         h = max(1, round(w * _inverse_cdf(rng, OTHER_LEVELS, d["other"]["aspect"])))
-    return ImageMeta(d["platform"], d["band"], int(w), int(h))
+    return int(w), int(h)
+
+
+def sample_meta(rng: np.random.Generator, stats: dict[str, Any] | None = None, mix: str = "real") -> ImageMeta:
+    """Draw one image's metadata at its *native* resolution: the domain from the mix, then its resolution."""
+    stats = DOMAIN_STATS if stats is None else stats
+    key = sample_domain(rng, mix, stats)
+    w, h = sample_resolution(rng, key, stats)
+    d = stats["domains"][key]
+    return ImageMeta(d["platform"], d["band"], w, h)
 
 
 def sample_target_area(

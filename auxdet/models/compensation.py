@@ -15,6 +15,12 @@ when a backbone rounds differently (odd input sizes). The strided output is then
 ``x_4``'s size with adaptive average pooling before the subtraction, so Eq. 5 stays a per-position
 difference and any input size works.
 
+Two modules: :class:`DetailCompensation` (Eq. 5, the strided conv — one per level, since the stride
+depends on the level) and :class:`AuxiliaryFusion` (Eq. 6–7, ``F_e`` and ``Ψ_aux``). The paper writes
+``F_e`` and ``Ψ_aux`` without a level index and the official code builds them once for both levels:
+the neck shares one :class:`AuxiliaryFusion` across levels by default (``shared_aux=True``); with
+``shared_aux=False`` each level has its own (this repo's earlier reading, +1 module per level).
+
 Tab. 2 switch ``mode``: ``'meta'`` — ``a_i = Ψ_aux(z)`` (metadata only, no visual term);
 ``'meta_semantic'`` — ``x_e = F_e(GAP(x_4))`` (high-level semantics of the deepest level instead of
 the detail residual; no strided conv); ``'full'`` — Eq. 5–7 as above.
@@ -31,7 +37,7 @@ from torch import Tensor, nn
 
 from auxdet.models.metadata_encoder import ResidualMLPBlock
 
-__all__ = ["AUX_MODES", "DetailCompensation", "detail_residual"]
+__all__ = ["AUX_MODES", "AuxiliaryFusion", "DetailCompensation", "detail_residual"]
 
 AUX_MODES: tuple[str, ...] = ("meta", "meta_semantic", "full")
 
@@ -47,48 +53,64 @@ def detail_residual(strided: Tensor, deepest: Tensor) -> Tensor:
 
 
 class DetailCompensation(nn.Module):
-    """Auxiliary vector ``a_i`` of one level (Eq. 5–7).
+    """Eq. 5 for one level: ``Δx = C↓(x_i) − x_4`` with a grouped strided 3×3 conv ``C↓``.
 
     Args:
         channels: ``C`` of the laterals (FPN ``out_channels``).
         stride: size ratio of this level to the deepest level (``2 ** (L-1-i)`` in an FPN).
+        group_width: channels per group of the strided conv (official: 8, i.e. ``groups = C/8``).
+    """
+
+    def __init__(self, channels: int, stride: int, group_width: int = 8) -> None:
+        super().__init__()
+        if stride < 1:
+            raise ValueError(f"DetailCompensation: stride must be >= 1, got {stride}")
+        groups = max(1, channels // group_width)
+        if channels % groups:
+            raise ValueError(f"DetailCompensation: {channels} channels not divisible into {groups} groups")
+        self.stride, self.channels = stride, channels
+        # C↓ of Eq. 5; its bias would only shift GAP(Δx) by a constant that F_e's bias absorbs.
+        self.down = nn.Conv2d(channels, channels, 3, stride=stride, padding=1, groups=groups, bias=False)
+
+    def init_weights(self) -> None:
+        """Restore PyTorch's default init of ``C↓`` (mmdet's FPN Xavier-inits every Conv2d below it)."""
+        self.down.reset_parameters()
+
+    def forward(self, x_i: Tensor, x_deep: Tensor) -> Tensor:
+        """``Δx`` ``[B, C, h_4, w_4]`` (Eq. 5)."""
+        return detail_residual(self.down(x_i), x_deep)
+
+
+class AuxiliaryFusion(nn.Module):
+    """Eq. 6–7: ``x_e = F_e(GAP(Δx))``, ``a_i = Ψ_aux(⊕[x_e, z])``.
+
+    Args:
+        channels: ``C`` of the laterals.
         meta_dim: width of the metadata code ``z`` (0 = no metadata).
         aux_dim: width of ``a_i``.
-        mode: ``'meta'`` | ``'meta_semantic'`` | ``'full'`` (Tab. 2).
+        mode: ``'meta'`` | ``'meta_semantic'`` | ``'full'`` (Tab. 2); ``'meta'`` has no ``F_e``.
         dropout: dropout inside Ψ_aux's residual blocks.
         num_blocks: residual blocks of Ψ_aux (paper: three).
-        group_width: channels per group of the strided conv (official: 8, i.e. ``groups = C/8``).
     """
 
     def __init__(
         self,
         channels: int,
-        stride: int,
         meta_dim: int,
         aux_dim: int = 128,
         mode: str = "full",
         dropout: float = 0.5,
         num_blocks: int = 3,
-        group_width: int = 8,
     ) -> None:
         super().__init__()
         if mode not in AUX_MODES:
-            raise ValueError(f"DetailCompensation: unknown aux mode {mode!r}; valid: {list(AUX_MODES)}")
+            raise ValueError(f"AuxiliaryFusion: unknown aux mode {mode!r}; valid: {list(AUX_MODES)}")
         if mode == "meta" and meta_dim == 0:
-            raise ValueError("DetailCompensation: aux mode 'meta' needs metadata, but no metadata fields are used")
-        if stride < 1:
-            raise ValueError(f"DetailCompensation: stride must be >= 1, got {stride}")
-        self.mode, self.stride, self.channels, self.meta_dim = mode, stride, channels, meta_dim
-        self.down: nn.Conv2d | None = None
+            raise ValueError("AuxiliaryFusion: aux mode 'meta' needs metadata, but no metadata fields are used")
+        self.mode, self.channels, self.meta_dim, self.aux_dim = mode, channels, meta_dim, aux_dim
         self.bottleneck: nn.Sequential | None = None
         visual_dim = 0
-        if mode == "full":
-            groups = max(1, channels // group_width)
-            if channels % groups:
-                raise ValueError(f"DetailCompensation: {channels} channels not divisible into {groups} groups")
-            # C↓ of Eq. 5; its bias would only shift GAP(Δx) by a constant that F_e's bias absorbs.
-            self.down = nn.Conv2d(channels, channels, 3, stride=stride, padding=1, groups=groups, bias=False)
-        if mode in ("full", "meta_semantic"):
+        if mode != "meta":
             visual_dim = channels // 4  # F_e ∈ R^{C×C/4}, Eq. 6
             self.bottleneck = nn.Sequential(nn.Linear(channels, visual_dim), nn.LayerNorm(visual_dim), nn.ReLU())
         self.fuse = nn.Sequential(
@@ -96,31 +118,18 @@ class DetailCompensation(nn.Module):
             nn.ReLU(),
             *[ResidualMLPBlock(aux_dim, dropout) for _ in range(num_blocks)],
         )
-        self.aux_dim = aux_dim
 
-    def init_weights(self) -> None:
-        """Restore PyTorch's default init of ``C↓`` (mmdet's FPN Xavier-inits every Conv2d below it)."""
-        if self.down is not None:
-            self.down.reset_parameters()
-
-    def forward(
-        self, x_i: Tensor, x_deep: Tensor, z: Tensor, return_intermediates: bool = False
-    ) -> Tensor | dict[str, Any]:
-        """``a_i`` ``[B, aux_dim]`` from lateral ``x_i``, deepest lateral ``x_deep`` and metadata ``z``.
-
-        With ``return_intermediates=True`` returns a dict with ``delta`` (Δx, or ``x_4`` in
-        'meta_semantic'), ``pooled`` (its GAP), ``x_e``, ``fused_in`` and ``aux`` (``a_i``).
-        """
+    def forward(self, visual: Tensor | None, z: Tensor, return_intermediates: bool = False) -> Tensor | dict[str, Any]:
+        """``a_i`` ``[B, aux_dim]`` from the visual map (``Δx``, or ``x_4`` in 'meta_semantic'; ``None``
+        in 'meta') and the metadata code ``z``. Intermediates: ``pooled``, ``x_e``, ``fused_in``, ``aux``."""
         if z.shape[-1] != self.meta_dim:
-            raise ValueError(f"DetailCompensation: metadata code has {z.shape[-1]} dims, expected {self.meta_dim}")
+            raise ValueError(f"AuxiliaryFusion: metadata code has {z.shape[-1]} dims, expected {self.meta_dim}")
         inter: dict[str, Any] = {}
         parts = []
-        if self.mode == "full":
-            inter["delta"] = detail_residual(self.down(x_i), x_deep)  # Eq. 5
-        elif self.mode == "meta_semantic":
-            inter["delta"] = x_deep
         if self.bottleneck is not None:
-            inter["pooled"] = inter["delta"].mean(dim=(-2, -1))
+            if visual is None:
+                raise ValueError(f"AuxiliaryFusion: aux mode {self.mode!r} needs the visual map")
+            inter["pooled"] = visual.mean(dim=(-2, -1))
             inter["x_e"] = self.bottleneck(inter["pooled"])  # Eq. 6
             parts.append(inter["x_e"])
         parts.append(z)

@@ -15,6 +15,16 @@ module an exact identity at step 0 but would also zero the gradients of both con
 reach the output through ``γ``) until ``γ`` has moved; 0.1 keeps the initial perturbation small
 (the normalised edge map has unit variance per channel) while every parameter learns from step 0.
 
+Scale of the edge term, switch ``scale``: ``'channel'`` (default) is Eq. 18 as printed, ``γ ∈ R^C``.
+``'aux_gate'`` is the official code's form, which the paper does not describe: a scalar ``β`` times a
+per-sample gate ``σ(MLP(a_i))`` computed from the level's auxiliary vector (:class:`LEEMGate`, shared
+by the levels), so LEEM becomes a second metadata-conditioned path (``x̄ = x + g_i β ⊙ LW-IN(x_hori)``).
+``β`` starts at ``gamma_init`` (official: 1, with a gate ≈ 0.5 at init).
+
+Precision: LW-IN's mean and variance are computed in float32 whatever the input dtype (under autocast
+or in a ``.half()`` model a float16 variance overflows above 65504 and the output collapses to 0); the
+result is cast back to the input dtype.
+
 Note on ``α``: LW-IN divides by the spatial standard deviation, so the positive scalar ``σ(α)`` is
 cancelled up to ``ε``; its gradient is of order ``ε/σ²`` — tiny but non-zero. This follows the paper.
 """
@@ -30,12 +40,15 @@ from torch import Tensor, nn
 __all__ = [
     "LEEM",
     "LEEM_MODES",
+    "LEEM_SCALES",
+    "LEEMGate",
     "laplacian_3x3_kernel",
     "lw_instance_norm",
     "separable_laplacian_kernels",
 ]
 
 LEEM_MODES: tuple[str, ...] = ("separable", "conv3x3")
+LEEM_SCALES: tuple[str, ...] = ("channel", "aux_gate")
 LW_IN_EPS = 1e-5
 
 
@@ -62,9 +75,23 @@ def lw_instance_norm(x: Tensor, eps: float = LW_IN_EPS) -> Tensor:
 
     Uses the biased (population) spatial variance, as instance normalisation does; written out (not
     ``F.instance_norm``) so that a 1×1 map (a deep level of a tiny image) gives zeros instead of an error.
+    Statistics in float32 (see the module docstring); the result has ``x``'s dtype.
     """
-    var, mean = torch.var_mean(x, dim=(-2, -1), keepdim=True, correction=0)
-    return (x - mean) * torch.rsqrt(var + eps)
+    xf = x.float()
+    var, mean = torch.var_mean(xf, dim=(-2, -1), keepdim=True, correction=0)
+    return ((xf - mean) * torch.rsqrt(var + eps)).to(x.dtype)
+
+
+class LEEMGate(nn.Module):
+    """Per-sample gate of the official LEEM (``scale='aux_gate'``): ``g = σ(W₂ ReLU(W₁ a_i))`` ``[B]``."""
+
+    def __init__(self, aux_dim: int) -> None:
+        super().__init__()
+        hidden = max(1, aux_dim // 2)
+        self.mlp = nn.Sequential(nn.Linear(aux_dim, hidden), nn.ReLU(), nn.Linear(hidden, 1), nn.Sigmoid())
+
+    def forward(self, aux: Tensor) -> Tensor:
+        return self.mlp(aux).view(-1)
 
 
 class LEEM(nn.Module):
@@ -74,8 +101,9 @@ class LEEM(nn.Module):
         channels: ``C``.
         mode: ``'separable'`` (Eq. 15–16, default) or ``'conv3x3'`` (Tab. 4's 3×3 variant, Eq. 17 init).
         alpha_init: initial gate parameter ``α`` (separable mode only).
-        gamma_init: initial value of every entry of ``γ`` (see the module docstring).
+        gamma_init: initial value of every entry of ``γ`` (of ``β`` with ``scale='aux_gate'``).
         eps: ``ε`` of LW-IN.
+        scale: ``'channel'`` (Eq. 18, ``γ ∈ R^C``) or ``'aux_gate'`` (official: ``g_i · β``).
     """
 
     def __init__(
@@ -85,11 +113,14 @@ class LEEM(nn.Module):
         alpha_init: float = 0.1,
         gamma_init: float = 0.1,
         eps: float = LW_IN_EPS,
+        scale: str = "channel",
     ) -> None:
         super().__init__()
         if mode not in LEEM_MODES:
             raise ValueError(f"LEEM: unknown mode {mode!r}; valid: {list(LEEM_MODES)}")
-        self.channels, self.mode, self.eps = channels, mode, eps
+        if scale not in LEEM_SCALES:
+            raise ValueError(f"LEEM: unknown scale {scale!r}; valid: {list(LEEM_SCALES)}")
+        self.channels, self.mode, self.eps, self.scale = channels, mode, eps, scale
         self.alpha_init, self.gamma_init = alpha_init, gamma_init
         if mode == "separable":
             self.conv_v = nn.Conv2d(channels, channels, (3, 1), padding=(1, 0), bias=False)  # W_{3×1}
@@ -97,7 +128,7 @@ class LEEM(nn.Module):
             self.alpha = nn.Parameter(torch.empty(()))
         else:
             self.conv = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
-        self.gamma = nn.Parameter(torch.empty(channels))
+        self.gamma = nn.Parameter(torch.empty(channels if scale == "channel" else 1))  # γ, or β for 'aux_gate'
         self.init_weights()
 
     @torch.no_grad()
@@ -122,11 +153,19 @@ class LEEM(nn.Module):
             return {"x_vert": x_vert, "x_hori": self.conv_h(x_vert)}
         return {"x_hori": self.conv(x)}
 
-    def forward(self, x: Tensor, return_intermediates: bool = False) -> Tensor | dict[str, Any]:
-        """``x̄ = x + γ ⊙ LW-IN(x_hori)`` (Eq. 18). Intermediates: ``x_vert``, ``x_hori``, ``normed``, ``out``."""
+    def forward(
+        self, x: Tensor, return_intermediates: bool = False, gate: Tensor | None = None
+    ) -> Tensor | dict[str, Any]:
+        """``x̄ = x + γ ⊙ LW-IN(x_hori)`` (Eq. 18), or ``x + g_i β LW-IN(x_hori)`` with ``scale='aux_gate'``
+        (``gate`` ``[B]`` from :class:`LEEMGate`). Intermediates: ``x_vert``, ``x_hori``, ``normed``, ``out``."""
         if x.dim() != 4 or x.shape[1] != self.channels:
             raise ValueError(f"LEEM: expected [B, {self.channels}, H, W], got {tuple(x.shape)}")
         inter: dict[str, Any] = self.edge_response(x)
         inter["normed"] = lw_instance_norm(inter["x_hori"], self.eps)
-        inter["out"] = x + self.gamma[None, :, None, None] * inter["normed"]
+        scale = self.gamma.view(1, -1, 1, 1)
+        if self.scale == "aux_gate":
+            if gate is None or gate.shape != (x.shape[0],):
+                raise ValueError(f"LEEM(scale='aux_gate') needs a per-sample gate of shape [{x.shape[0]}]")
+            scale = scale * gate.view(-1, 1, 1, 1)
+        inter["out"] = x + scale * inter["normed"]
         return inter if return_intermediates else inter["out"]

@@ -16,6 +16,12 @@ Design choices (the paper leaves them open; the official code's choices noted wh
   selected projections are built. ``fields=()`` means *no metadata at all*: the encoder has no
   parameters and returns a ``[B, 0]`` tensor, so the auxiliary vector ``a_i`` of Eq. 7 is computed
   from the visual (compensation) branch alone.
+* ``withheld=True`` keeps every parameter but feeds the encoder a constant input (all field inputs
+  zero) whatever the image's metadata: ``z`` becomes a learned constant. This is the no-metadata
+  *control* of the same architecture and parameter count (the "auxdet-nometa" arm of the study).
+* GPU readiness: indices are validated on the host before the batch is moved to the device (no
+  host–device synchronisation in the forward pass), and the encodings take the dtype of the
+  encoder's parameters (a ``.half()`` / ``.bfloat16()`` model runs).
 """
 
 from __future__ import annotations
@@ -96,6 +102,7 @@ class MetadataEncoder(nn.Module):
         sigma: ``σ_w = σ_h`` of Eq. 3 (official 2048), or a pair ``(σ_w, σ_h)``.
         dropout: dropout probability inside the residual blocks of Ψ_z.
         num_blocks: residual blocks in Ψ_z.
+        withheld: feed a constant instead of the metadata (same parameters; the no-metadata control).
     """
 
     def __init__(
@@ -107,8 +114,10 @@ class MetadataEncoder(nn.Module):
         sigma: float | Sequence[float] = OFFICIAL_SIGMA,
         dropout: float = 0.5,
         num_blocks: int = 1,
+        withheld: bool = False,
     ) -> None:
         super().__init__()
+        self.withheld = bool(withheld)
         self.vocab = Vocabulary.from_config(vocabulary)
         self.fields = normalise_fields(fields)
         if isinstance(sigma, int | float):
@@ -129,7 +138,9 @@ class MetadataEncoder(nn.Module):
             self.fuse = None
 
     def field_inputs(self, meta: MetaBatch) -> dict[str, Tensor]:
-        """The raw per-field inputs: one-hot platform/band (Eq. 1–2) and ``z_r`` (Eq. 3)."""
+        """The raw per-field inputs: one-hot platform/band (Eq. 1–2) and ``z_r`` (Eq. 3), in the
+        encoder's dtype (all zeros when the metadata is withheld)."""
+        dtype = self._dtype()
         out: dict[str, Tensor] = {}
         if "platform" in self.fields:
             out["platform"] = one_hot(meta.platform, self.vocab.num_platforms)
@@ -137,16 +148,22 @@ class MetadataEncoder(nn.Module):
             out["band"] = one_hot(meta.band, self.vocab.num_bands)
         if "resolution" in self.fields:
             out["resolution"] = resolution_embedding(meta.width, meta.height, self.sigma_w, self.sigma_h)
-        return out
+        return {k: (torch.zeros_like(v) if self.withheld else v).to(dtype) for k, v in out.items()}
 
     def forward(self, meta: MetaBatch) -> Tensor:
-        """Encode a batch of metadata (Eq. 4). Returns ``[B, out_dim]`` (``[B, 0]`` when ``fields=()``)."""
+        """Encode a batch of metadata (Eq. 4). Returns ``[B, out_dim]`` (``[B, 0]`` when ``fields=()``).
+
+        A batch on the host is validated first (:meth:`check`), then moved to the encoder's device; a
+        batch already on an accelerator is trusted (validate before moving it: checking there would
+        synchronise the host with the device).
+        """
         if not isinstance(meta, MetaBatch):
             raise MetadataError(f"MetadataEncoder expects a MetaBatch, got {type(meta).__name__}")
-        self._check_range(meta)
+        if meta.platform.device.type == "cpu":
+            self.check(meta)
         device = self._device(meta)
         if self.fuse is None:
-            return torch.zeros(len(meta), 0, device=device)
+            return torch.zeros(len(meta), 0, device=device, dtype=self._dtype())
         inputs = self.field_inputs(meta.to(device))
         parts = [self.projections[f](inputs[f]) for f in self.fields]
         return self.fuse(torch.cat(parts, dim=-1))
@@ -155,8 +172,14 @@ class MetadataEncoder(nn.Module):
         p = next(self.parameters(), None)
         return p.device if p is not None else meta.platform.device
 
-    def _check_range(self, meta: MetaBatch) -> None:
-        """Indices out of the vocabulary would silently one-hot wrongly / raise deep in torch."""
+    def _dtype(self) -> torch.dtype:
+        p = next(self.parameters(), None)
+        return p.dtype if p is not None else torch.get_default_dtype()
+
+    def check(self, meta: MetaBatch) -> None:
+        """Reject indices outside the vocabulary (they would one-hot wrongly / raise deep in torch).
+
+        Call it on a host (CPU) batch: on an accelerator it would synchronise."""
         for name, idx, size in (
             ("platform", meta.platform, self.vocab.num_platforms),
             ("band", meta.band, self.vocab.num_bands),

@@ -11,8 +11,20 @@ Level indices count laterals from the shallowest (0 = stride 4 for a ResNet with
 the paper's "depth d" (Tab. 7) is ``levels = tuple(range(d))``. The compensation stride of level ``i``
 is ``2 ** (L-1-i)`` (``L`` laterals), i.e. the FPN's factor-2 level spacing.
 
-``m2dm_levels=()`` and ``leem_levels=()`` give exactly mmdet's ``FPN`` (same parameters, same
-outputs), plus ``out_indices`` selection.
+``m2dm_levels=()`` and ``leem_levels=()`` give exactly mmdet's ``FPN`` (same outputs), plus
+``out_indices`` selection. **No parameter without a gradient**: when ``out_indices`` selects only
+backbone levels (the paper's ``(0, 1)``), the output convs of the other levels are not built (mmdet's
+FPN and the official AuxFPN build all four and return two: 1.18 M parameters at C = 256 that never
+receive a gradient, force ``find_unused_parameters=True`` under DDP and inflate every parameter count;
+:func:`dead_fpn_conv_params` gives that number for the "official counting" column of parameter tables).
+
+Readings of what the paper leaves open (each a switch; defaults follow the official code, see
+:mod:`auxdet.models.modulation`, :mod:`auxdet.models.compensation`, :mod:`auxdet.models.edge`):
+``pscm_form`` (``'residual'``: ``x^c = x + σ(cm)⊙x`` | ``'gate'``: ``σ(cm)⊙x``), ``dmlp_out_norm``
+(LayerNorms on the dynamic MLP's output path), ``sm_bound`` (``'sigmoid'`` | ``'none'``),
+``shared_aux`` (one ``F_e``/``Ψ_aux`` for all levels, as the paper's unindexed symbols and the official
+code | one per level), ``leem_scale`` (``'channel'``: Eq. 18's ``γ ∈ R^C`` | ``'aux_gate'``: the
+official per-sample gate from ``a_i``).
 
 Metadata comes from the ``DetDataSample.metainfo`` of each image (``platform``, ``band``,
 ``width``, ``height``) via :func:`auxdet.metadata.metas_from_data_samples`; a ready
@@ -32,14 +44,21 @@ from mmdet.registry import MODELS
 from torch import Tensor, nn
 
 from auxdet.metadata import OFFICIAL_SIGMA, MetaBatch, MetadataError, metas_from_data_samples
-from auxdet.models.compensation import AUX_MODES, DetailCompensation
-from auxdet.models.edge import LEEM, LEEM_MODES
+from auxdet.models.compensation import AUX_MODES, AuxiliaryFusion, DetailCompensation
+from auxdet.models.edge import LEEM, LEEM_MODES, LEEM_SCALES, LEEMGate
 from auxdet.models.metadata_encoder import FIELDS, MetadataEncoder
-from auxdet.models.modulation import M2DM, M2DM_MODES
+from auxdet.models.modulation import M2DM, M2DM_MODES, PSCM_FORMS, SM_BOUNDS
 
-__all__ = ["AuxFPN"]
+__all__ = ["AuxFPN", "dead_fpn_conv_params"]
 
-_METADATA_KEYS = ("fields", "vocabulary", "sigma", "num_blocks")
+_METADATA_KEYS = ("fields", "vocabulary", "sigma", "num_blocks", "withheld")
+
+
+def dead_fpn_conv_params(out_channels: int, num_levels: int, out_indices: Sequence[int], bias: bool = True) -> int:
+    """Parameters of the 3×3 output convs that a 4-level FPN returning only ``out_indices`` builds but
+    never uses (the official AuxDet and mmdet's FPN; 2 × 0.590 M at C = 256, levels (0, 1) of 4)."""
+    unused = num_levels - len(set(out_indices))
+    return unused * (9 * out_channels * out_channels + (out_channels if bias else 0))
 
 
 class _LevelModules(nn.ModuleDict):
@@ -85,10 +104,13 @@ class AuxFPN(FPN):
         m2dm_levels: laterals modulated by M2DM (paper: ``(0, 1)``).
         leem_levels: laterals refined by LEEM (paper: ``(0, 1)``).
         metadata: ``dict(fields=('platform','band','resolution'), vocabulary=None, sigma=2048.0,
-            num_blocks=1)``; ``fields`` any subset (Tab. 6); ``()`` = no metadata.
+            num_blocks=1, withheld=False)``; ``fields`` any subset (Tab. 6); ``()`` = no metadata (and no
+            encoder); ``withheld=True`` = same encoder fed a constant (the parameter-matched control).
         aux_mode: ``'meta'`` | ``'meta_semantic'`` | ``'full'`` (Tab. 2).
         m2dm_mode: ``'pssm'`` | ``'pscm'`` | ``'pssm_pscm'`` | ``'pscm_pssm'`` | ``'parallel'`` (Tab. 3).
         leem_mode: ``'separable'`` | ``'conv3x3'`` (Tab. 4).
+        pscm_form, dmlp_out_norm, sm_bound, shared_aux, leem_scale: the readings listed in the module
+            docstring (defaults: the official design).
         aux_dim: width of ``z`` and of the auxiliary vectors ``a_i``.
         embed_dim: width of each metadata field projection.
         dropout: dropout of the residual MLP blocks.
@@ -117,6 +139,11 @@ class AuxFPN(FPN):
         dropout: float = 0.5,
         dyn_hidden: int = 32,
         leem_gamma_init: float = 0.1,
+        pscm_form: str = "residual",
+        dmlp_out_norm: bool = True,
+        sm_bound: str = "sigmoid",
+        shared_aux: bool = True,
+        leem_scale: str = "channel",
         **fpn_kwargs: Any,
     ) -> None:
         super().__init__(list(in_channels), out_channels, num_outs, **fpn_kwargs)
@@ -126,12 +153,24 @@ class AuxFPN(FPN):
         self.aux_mode = _choice("aux_mode", aux_mode, AUX_MODES)
         self.m2dm_mode = _choice("m2dm_mode", m2dm_mode, M2DM_MODES)
         self.leem_mode = _choice("leem_mode", leem_mode, LEEM_MODES)
+        self.leem_scale = _choice("leem_scale", leem_scale, LEEM_SCALES)
+        _choice("pscm_form", pscm_form, PSCM_FORMS)
+        _choice("sm_bound", sm_bound, SM_BOUNDS)
+        if self.leem_scale == "aux_gate" and not set(self.leem_levels) <= set(self.m2dm_levels):
+            raise ValueError("AuxFPN: leem_scale='aux_gate' gates LEEM with the level's auxiliary vector, so every "
+                             f"LEEM level must be an M2DM level; got leem_levels={list(self.leem_levels)}, "
+                             f"m2dm_levels={list(self.m2dm_levels)}")
         if out_indices is not None:
             out_indices = tuple(out_indices)
             if not out_indices or any(not 0 <= i < num_outs for i in out_indices):
                 raise ValueError(f"AuxFPN: out_indices={list(out_indices)} invalid; valid: {list(range(num_outs))}")
         self.out_indices = out_indices
-        meta_cfg = dict(fields=FIELDS, vocabulary=None, sigma=OFFICIAL_SIGMA, num_blocks=1)
+        if out_indices is not None and max(out_indices) < num_levels:
+            # only backbone-level outputs are returned: drop the output convs nobody uses (no dead parameters)
+            for i in range(len(self.fpn_convs)):
+                if i not in out_indices:
+                    self.fpn_convs[i] = nn.Identity()
+        meta_cfg = dict(fields=FIELDS, vocabulary=None, sigma=OFFICIAL_SIGMA, num_blocks=1, withheld=False)
         unknown = set(metadata or {}) - set(_METADATA_KEYS)
         if unknown:
             raise ValueError(f"AuxFPN: unknown metadata keys {sorted(unknown)}; valid: {list(_METADATA_KEYS)}")
@@ -147,23 +186,46 @@ class AuxFPN(FPN):
                 sigma=meta_cfg["sigma"],
                 dropout=dropout,
                 num_blocks=meta_cfg["num_blocks"],
+                withheld=meta_cfg["withheld"],
             )
             meta_dim = self.metadata_encoder.out_dim
-            self.compensation = _LevelModules(
+            if self.aux_mode == "full":  # Eq. 5: one strided conv per level (the stride depends on it)
+                self.compensation = _LevelModules(
+                    {str(i): DetailCompensation(out_channels, 2 ** (num_levels - 1 - i)) for i in self.m2dm_levels}
+                )
+
+            def fusion() -> AuxiliaryFusion:  # Eq. 6–7
+                return AuxiliaryFusion(out_channels, meta_dim, aux_dim, self.aux_mode, dropout)
+
+            self.shared_aux = bool(shared_aux)
+            self.aux_fusion: nn.Module = (
+                fusion() if self.shared_aux else _LevelModules({str(i): fusion() for i in self.m2dm_levels})
+            )
+            self.m2dm = _LevelModules(
                 {
-                    str(i): DetailCompensation(
-                        out_channels, 2 ** (num_levels - 1 - i), meta_dim, aux_dim, aux_mode, dropout
-                    )
+                    str(i): M2DM(out_channels, aux_dim, m2dm_mode, dyn_hidden, pscm_form=pscm_form,
+                                 out_norm=dmlp_out_norm, sm_bound=sm_bound)
                     for i in self.m2dm_levels
                 }
             )
-            self.m2dm = _LevelModules(
-                {str(i): M2DM(out_channels, aux_dim, m2dm_mode, dyn_hidden) for i in self.m2dm_levels}
-            )
+            if self.leem_scale == "aux_gate":
+                self.leem_gate = LEEMGate(aux_dim)  # one gate MLP for all levels, as the official code
         if self.leem_levels:
             self.leem = _LevelModules(
-                {str(i): LEEM(out_channels, leem_mode, gamma_init=leem_gamma_init) for i in self.leem_levels}
+                {
+                    str(i): LEEM(out_channels, leem_mode, gamma_init=leem_gamma_init, scale=self.leem_scale)
+                    for i in self.leem_levels
+                }
             )
+
+    def _visual(self, level: int, lateral: Tensor, deepest: Tensor) -> Tensor | None:
+        """The visual input of Eq. 6 (Tab. 2): ``Δx`` (Eq. 5, 'full'), ``x_4`` ('meta_semantic') or none ('meta')."""
+        if self.aux_mode == "full":
+            return self.compensation[level](lateral, deepest)
+        return deepest if self.aux_mode == "meta_semantic" else None
+
+    def _fusion(self, level: int) -> nn.Module:
+        return self.aux_fusion if self.shared_aux else self.aux_fusion[level]
 
     @property
     def uses_metadata(self) -> bool:
@@ -171,7 +233,11 @@ class AuxFPN(FPN):
         return self.metadata_encoder is not None and bool(self.metadata_encoder.fields)
 
     def encode_metadata(self, data_samples: Any, batch_size: int, device: torch.device) -> Tensor:
-        """``z`` ``[B, aux_dim]`` (Eq. 1–4) from the data samples (or a :class:`MetaBatch`)."""
+        """``z`` ``[B, aux_dim]`` (Eq. 1–4) from the data samples (or a :class:`MetaBatch`).
+
+        The metadata is gathered and validated on the host, then moved to ``device`` (pinned, non-blocking
+        on CUDA): the forward pass never synchronises the host with the device for it.
+        """
         assert self.metadata_encoder is not None
         if not self.uses_metadata:
             return torch.zeros(batch_size, 0, device=device)
@@ -187,6 +253,8 @@ class AuxFPN(FPN):
         )
         if len(meta) != batch_size:
             raise MetadataError(f"AuxFPN: metadata for {len(meta)} images but the feature batch has {batch_size}")
+        if meta.platform.device.type == "cpu":
+            self.metadata_encoder.check(meta)
         return self.metadata_encoder(meta.to(device))
 
     def forward(self, inputs: Sequence[Tensor], data_samples: Any = None) -> tuple[Tensor, ...]:
@@ -210,27 +278,33 @@ class AuxFPN(FPN):
         if record is not None:
             record["laterals"] = list(laterals)
 
+        auxes: dict[int, Tensor] = {}
         if self.m2dm_levels:
             x0 = laterals[0]
             z = self.encode_metadata(data_samples, x0.shape[0], x0.device)
             deepest = laterals[-1]
             modulated = list(laterals)
             for i in self.m2dm_levels:
+                visual = self._visual(i, laterals[i], deepest)
                 if record is None:
-                    aux = self.compensation[i](laterals[i], deepest, z)
-                    modulated[i] = self.m2dm[i](laterals[i], aux)
+                    auxes[i] = self._fusion(i)(visual, z)  # Eq. 6–7
+                    modulated[i] = self.m2dm[i](laterals[i], auxes[i])  # Eq. 8–14
                 else:
-                    comp = record["compensation"][i] = self.compensation[i](laterals[i], deepest, z, True)
-                    mod = record["m2dm"][i] = self.m2dm[i](laterals[i], comp["aux"], True)
+                    comp = record["compensation"][i] = self._fusion(i)(visual, z, True)
+                    if visual is not None:
+                        comp["delta"] = visual
+                    auxes[i] = comp["aux"]
+                    mod = record["m2dm"][i] = self.m2dm[i](laterals[i], auxes[i], True)
                     modulated[i] = mod["out"]
             laterals = modulated
             if record is not None:
                 record["z"] = z
-        for i in self.leem_levels:
+        for i in self.leem_levels:  # Eq. 15–18
+            gate = self.leem_gate(auxes[i]) if self.leem_scale == "aux_gate" else None
             if record is None:
-                laterals[i] = self.leem[i](laterals[i])
+                laterals[i] = self.leem[i](laterals[i], gate=gate)
             else:
-                record["leem"][i] = self.leem[i](laterals[i], True)
+                record["leem"][i] = self.leem[i](laterals[i], True, gate=gate)
                 laterals[i] = record["leem"][i]["out"]
 
         # top-down path: mmdet FPN.forward verbatim in behaviour

@@ -55,6 +55,28 @@ in Space/SWIR and clutter elsewhere: the platform decides within LWIR (shape), t
 Space (polarity). Masks and boxes cover targets only. Polarity follows the real data where we have it:
 the real SIRST-V2 Land/LWIR targets are bright (notebook 01), so the synthetic ones are too.
 
+The domain-ambiguity knob and the domain mix
+--------------------------------------------
+With the rules above a detector that never reads the metadata can still learn them, *if the image
+shows its domain*: sky, ground and earth-from-orbit backgrounds, band-specific noise, and each
+domain's resolutions all tell the domain (a classifier on 15 global image statistics recovers it
+95 % of the time). Metadata is then redundant. ``SynthConfig.ambiguity = a`` controls that: for a
+fraction ``a`` of the images the **scene** — background model, sensor-noise model, native
+resolution, and where blobs may be placed — is drawn from a second domain sampled independently
+from the same mix (so the marginal distribution of scenes is unchanged), while the image's targets
+and distractors still follow *its own* domain's rules and its metadata still names its own domain.
+
+* ``a = 0`` (default): every scene matches its domain — the generator as it was.
+* ``a = 1``: image statistics are the same for every domain; only the metadata (and the blobs
+  themselves) tell which rule applies. A bright round blob in an LWIR image is a target if the
+  metadata says Air and clutter if it says Land.
+* in between, a share ``a`` of the images is decoupled (``info['decoupled']``, ``synthetic_info.csv``).
+
+``SynthConfig.domain_mix`` is the second controlled variable: ``'real'`` (the real train split's
+proportions: 66 % Space/NIR, 0.2 % Space/SWIR — the SWIR rule then has almost no examples) or
+``'balanced'`` (every domain a quarter of the images). Neither knob changes a rule, a look, a
+size or a contrast; :func:`auxdet.analysis.domain_probe` measures what the knob does to the images.
+
 Sizes, scale and the recorded resolution
 ----------------------------------------
 ``SynthConfig(scale=…, max_size=…, size=…)`` renders smaller images for CPU runs: ``scale`` multiplies

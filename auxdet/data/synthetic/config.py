@@ -15,6 +15,13 @@ class SynthConfig:
 
     ``empty_prob`` — probability of an image without targets; ``None`` uses each domain's real share.
     ``distractors`` — render the target-like distractors of the rules table.
+    ``ambiguity`` — the domain-ambiguity knob in [0, 1]: the probability that an image's *scene*
+    (background model, sensor-noise model, native resolution, where blobs are placed) is drawn
+    independently of its domain, from the same mix; its targets and distractors always follow its
+    domain's rules. 0: the scene shows the domain (as in the real data); 1: image statistics are the
+    same for every domain and only the metadata tells which rule applies (see "The domain-ambiguity
+    knob" in :mod:`auxdet.data.synthetic`).
+    ``domain_mix`` — ``'real'`` (the real train split's proportions) or ``'balanced'`` (equal).
     """
 
     scale: float = 1.0
@@ -24,8 +31,16 @@ class SynthConfig:
     distractors: bool = True
     min_target_area: float = 2.0
     min_target_scale: float | None = None
+    ambiguity: float = 0.0
+    domain_mix: str = "real"
 
     def __post_init__(self) -> None:
+        from auxdet.data.domains import DOMAIN_MIXES
+
+        if not (isinstance(self.ambiguity, int | float) and 0.0 <= self.ambiguity <= 1.0):
+            raise ValueError(f"SynthConfig.ambiguity must be a number in [0, 1], got {self.ambiguity!r}")
+        if self.domain_mix not in DOMAIN_MIXES:
+            raise ValueError(f"SynthConfig.domain_mix must be one of {list(DOMAIN_MIXES)}, got {self.domain_mix!r}")
         if not (isinstance(self.scale, int | float) and 0 < self.scale <= 4):
             raise ValueError(f"SynthConfig.scale must be in (0, 4], got {self.scale!r}")
         for name in ("max_size", "size"):

@@ -83,6 +83,8 @@ def generate_dataset(
     empty_prob: float | None = None,
     distractors: bool = True,
     min_target_scale: float | None = None,
+    ambiguity: float = 0.0,
+    domain_mix: str = "real",
     overwrite: bool = False,
 ) -> Path:
     """Write (or reuse) a synthetic dataset in the VOC-XML-with-metadata layout; returns its root.
@@ -101,7 +103,7 @@ def generate_dataset(
     if int(num_images) < 1:
         raise ValueError(f"num_images must be >= 1, got {num_images!r}")
     cfg = SynthConfig(scale=scale, max_size=max_size, size=size, empty_prob=empty_prob, distractors=distractors,
-                      min_target_scale=min_target_scale)
+                      min_target_scale=min_target_scale, ambiguity=ambiguity, domain_mix=domain_mix)
     split_fracs = _check_splits(DEFAULT_SPLITS if splits is None else splits)
     params = _params(num_images, seed, cfg, split_fracs)
     old = load_manifest(out_dir) if out_dir.exists() else None
@@ -151,7 +153,8 @@ def _write_dataset(
             "id": s.image_id, "platform": s.meta.platform, "band": s.meta.band, "width": s.meta.width,
             "height": s.meta.height, "target_area": int(s.mask.sum()), "native_width": s.native_meta.width,
             "native_height": s.native_meta.height, "num_targets": len(s.boxes),
-            "num_distractors": len(s.info["distractors"]), "split": "",
+            "num_distractors": len(s.info["distractors"]), "scene": s.info["scene"],
+            "decoupled": s.info["decoupled"], "split": "",
         })
     assignment = _assign_splits(domains, splits, seed)
     for name, idx in assignment.items():
@@ -207,6 +210,11 @@ def main(argv: Sequence[str] | None = None) -> Path:
     ap.add_argument("--no-distractors", action="store_true")
     ap.add_argument("--min-target-scale", type=float, default=None,
                     help="floor of the targets' linear scale (keeps small targets visible in shrunk images)")
+    ap.add_argument("--ambiguity", type=float, default=0.0,
+                    help="domain-ambiguity knob in [0, 1]: share of images whose scene is drawn independently of "
+                         "their domain (1: only the metadata tells which rule applies)")
+    ap.add_argument("--domain-mix", choices=("real", "balanced"), default="real",
+                    help="platform/band mix: the real table's proportions or balanced")
     ap.add_argument("--splits", default="train=0.7,val=0.1,test=0.2", help="name=fraction,…")
     ap.add_argument("--overwrite", action="store_true", help="replace a folder that is not a synthetic dataset")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -218,7 +226,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
     root = generate_dataset(
         a.out, a.num, seed=a.seed, scale=a.scale, splits=splits, progress=not a.quiet, max_size=a.max_size,
         size=a.size, empty_prob=a.empty_prob, distractors=not a.no_distractors,
-        min_target_scale=a.min_target_scale, overwrite=a.overwrite,
+        min_target_scale=a.min_target_scale, ambiguity=a.ambiguity, domain_mix=a.domain_mix,
+        overwrite=a.overwrite,
     )
     print(root)
     return root

@@ -6,9 +6,11 @@ ImageNet init), an FPN over the 4 ResNet levels returning only strides (4, 8), a
 ``cascade_rpn/cascade-rpn_faster-rcnn_r50-caffe_fpn_1x_coco.py`` but trained end to end, pytorch-style
 ResNet, strides (4, 8) and one class.
 
-The neck is ``AuxFPN`` with no module: exactly mmdet's ``FPN`` (same parameters and outputs) plus the
-selection of its first two outputs (``out_indices=(0, 1)``), which a plain FPN cannot do.
-With a plain 4-output FPN this detector has 41.936 M parameters (the paper reports 42.527 M).
+The neck is ``AuxFPN`` with no module: mmdet's ``FPN`` (same outputs) plus the selection of its first
+two outputs (``out_indices=(0, 1)``), which a plain FPN cannot do — and without the output convs of
+the two levels it never returns. Parameters: 40.756 M here; 41.936 M with mmdet's plain 4-output FPN
+(those two convs, 1.180 M, never receive a gradient); the paper reports 42.527 M (= 41.936 M + one
+more 3×3 256→256 conv, 0.590 M).
 """
 
 _base_ = ['mmdet::_base_/models/faster-rcnn_r50_fpn.py']
