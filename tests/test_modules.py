@@ -433,3 +433,30 @@ def test_encoder_sigma_changes_resolution_code() -> None:
     torch.manual_seed(1)
     b = MetadataEncoder(fields=("resolution",), sigma=512.0).eval()
     assert not torch.allclose(a(_meta(2)), b(_meta(2)))
+
+
+@pytest.mark.parametrize("mode", ["separable", "conv3x3"])
+def test_leem_fast_path_equals_the_equation_path(mode: str) -> None:
+    """forward() computes Eq. 15–18 in fewer passes (σ(α) folded into W_1×3, fused LW-IN); it must equal
+    the step-by-step path that returns the intermediates, values and gradients."""
+    torch.manual_seed(0)
+    leem = LEEM(C, mode)
+    with torch.no_grad():
+        leem.gamma.uniform_(-1, 1)
+        if mode == "separable":
+            leem.alpha.fill_(-0.4)
+    x = torch.randn(2, C, 9, 11, requires_grad=True)
+    fast = leem(x)
+    slow = leem(x, return_intermediates=True)["out"]
+    torch.testing.assert_close(fast, slow, atol=1e-5, rtol=1e-5)
+    g_fast = torch.autograd.grad(fast.square().sum(), [x, *leem.parameters()])
+    g_slow = torch.autograd.grad(slow.square().sum(), [x, *leem.parameters()])
+    for a, b in zip(g_fast, g_slow, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("pscm_form", PSCM_FORMS)
+def test_m2dm_fused_parallel_path_equals_eq14(pscm_form: str) -> None:
+    m = M2DM(C, 16, pscm_form=pscm_form).eval()
+    x, aux = torch.randn(3, C, 7, 6), torch.randn(3, 16)
+    torch.testing.assert_close(m(x, aux), m(x, aux, return_intermediates=True)["out"], atol=1e-5, rtol=1e-5)

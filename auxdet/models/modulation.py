@@ -225,6 +225,11 @@ class M2DM(nn.Module):
         inter: dict[str, Any] = self.modulation_params(x, aux)
         gate = torch.sigmoid(inter["cm"])[:, :, None, None] if self.use_channel else None
         kernels = inter.get("kernels")
+        if self.mode == "parallel" and not return_intermediates:
+            # Eq. 14 in two passes over the map: x + x^c + x^s = x ⊙ (1 + [1 +] σ(cm) + 1 + σ(f_sm))
+            f_sm = pssm_response(pssm_pool(x), kernels)
+            channel = gate + (2.0 if self.pscm_form == "residual" else 1.0)
+            return x * (channel + (1.0 + torch.sigmoid(f_sm)))
         if self.mode == "parallel":  # Eq. 14
             out = x + self._channel(x, gate, inter) + self._spatial(x, kernels, inter)
         elif self.mode == "pscm":
