@@ -11,7 +11,8 @@ all as ``H×W×3 uint8``. Its XML boxes follow the convention of :mod:`auxdet.da
 the masks' 8-connected component boxes for 513 of 514 images).
 
 Besides the mmdet dataset: :func:`sirst_v2_ids` / :func:`sirst_v2_samples` (gray images + masks for
-the contrast analysis of :mod:`auxdet.analysis.contrast`).
+the contrast analysis of :mod:`auxdet.analysis.contrast`) and :func:`land_lwir_images` (a few
+real Land/LWIR images for the notebooks, synthetic ones when SIRST-V2 is absent).
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from mmdet.registry import DATASETS
 
 from auxdet import paths
 from auxdet.data.datasets import VOCMetaDataset
-from auxdet.data.loading import load_gray, load_mask
+from auxdet.data.loading import load_gray, load_ir_image, load_mask
 from auxdet.data.voc_io import read_split
-from auxdet.metadata import Vocabulary
+from auxdet.metadata import ImageMeta, Vocabulary
 
-__all__ = ["SIRSTV2Dataset", "SIRST_V2_SPLITS", "sirst_v2_ids", "sirst_v2_samples"]
+__all__ = ["SIRSTV2Dataset", "SIRST_V2_SPLITS", "land_lwir_images", "sirst_v2_ids", "sirst_v2_samples"]
 
 SIRST_V2_SPLITS: tuple[str, ...] = ("train", "val", "test")
 
@@ -109,3 +111,25 @@ def sirst_v2_samples(
         yield dict(image_id=image_id, platform="Land", band="LWIR", width=image.shape[1], height=image.shape[0],
                    source="real (SIRST-V2)", image=image, mask=mask)  # fmt: skip
 
+
+def land_lwir_images(
+    n: int, size: int, root: str | Path | None = None, seeds: tuple[int, ...] | None = None
+) -> tuple[list[np.ndarray], str]:
+    """``n`` Land/LWIR images (``H×W×3 uint8``) and a label saying where they come from.
+
+    The first ``n`` SIRST-V2 images (sorted by name) when the folder has them (``root`` default
+    :func:`auxdet.paths.sirst_v2_dir`), each at its own size; otherwise synthetic ``size × size`` images
+    rendered with ``np.random.default_rng(seed)`` for each of ``seeds`` (default ``0 … n-1``).
+    """
+    from auxdet.data.synthetic import render_image
+
+    folder = (Path(root) if root is not None else paths.sirst_v2_dir()) / "images"
+    real = sorted(folder.glob("*.png"))[:n] if folder.is_dir() else []
+    if len(real) == n:
+        return [load_ir_image(p) for p in real], f"SIRST-V2 {', '.join(p.name for p in real)} (Land/LWIR)"
+    seeds = tuple(range(n)) if seeds is None else tuple(seeds)
+    if len(seeds) != n:
+        raise ValueError(f"land_lwir_images: {len(seeds)} seeds for {n} images")
+    meta = ImageMeta("Land", "LWIR", size, size)
+    images = [np.repeat(render_image(meta, np.random.default_rng(s))[0][..., None], 3, -1) for s in seeds]
+    return images, "synthetic Land/LWIR"
