@@ -182,7 +182,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     vocab = predictor.vocabulary
     meta_table = None
     if args.meta_table:
-        from auxdet.data.wideirstd import load_statistics
+        from auxdet.data.statistics import read_statistics as load_statistics
 
         meta_table = load_statistics(args.meta_table, vocab)
     # all metadata resolved (and validated) before any image is processed

@@ -19,11 +19,12 @@ __all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_cs
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike, mode: int = 0o644) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, mode: int | None = 0o644) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``, on any error it is removed.
 
     For writers that need a file name rather than a handle (``cv2.imwrite``, ``fig.savefig``,
-    ``torch.save``). The temporary name keeps ``path``'s suffix so format detection still works.
+    ``torch.save``, ``os.link``). The temporary name keeps ``path``'s suffix so format detection still
+    works. The file gets permissions ``mode`` (``None``: leave them, e.g. for a hard link).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,7 +32,8 @@ def atomic_path(path: str | os.PathLike, mode: int = 0o644) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, mode)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -27,7 +27,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auxdet.models.detector import MetadataAwareMixin, build_detector, demo_batch  # noqa: E402
+from auxdet.engine.config import build_detector, demo_batch  # noqa: E402
+from auxdet.models.detector import MetadataAwareMixin  # noqa: E402
 
 PAIRS = {
     False: ("cascade_rpn_r50_fpn_1x_wideirstd", "auxdet_r50_fpn_1x_wideirstd"),

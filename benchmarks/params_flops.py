@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auxdet.models.detector import build_detector, demo_batch, load_config  # noqa: E402
+from auxdet.engine.config import build_detector, demo_batch, read_config  # noqa: E402
 
 GROUPS = ("metadata_encoder", "compensation", "m2dm", "leem")
 
@@ -80,7 +80,7 @@ def count_flops(model: torch.nn.Module, size: int) -> float:
 def measure(rows: list[tuple[str, str, bool]], size: int, all_flops: bool, quick: bool = False) -> pd.DataFrame:
     records = []
     for i, (label, name, flops_default) in enumerate(tqdm(rows, desc="params/FLOPs", unit="model")):
-        cfg = load_config(name)
+        cfg = read_config(name)
         with_flops = all_flops or (flops_default and (not quick or i < 2))  # quick: baseline and AuxDet
         # parameters only: build on the meta device (no weights allocated)
         with torch.device("cpu" if with_flops else "meta"):

@@ -13,6 +13,8 @@ import pytest
 matplotlib.use("Agg")
 
 from auxdet import analysis as A  # noqa: E402
+from auxdet.data.sirst import sirst_v2_samples  # noqa: E402
+from auxdet.data.statistics import read_statistics  # noqa: E402
 from auxdet.metadata import MetadataError  # noqa: E402
 
 
@@ -113,13 +115,13 @@ def test_redundancy_on_a_constructed_table() -> None:
 def test_bad_statistics_lines_are_named(tmp_path: Path) -> None:
     f = tmp_path / "statistics.txt"
     f.write_text("00001\tAir\tLWIR\t256\t256\t9\n00002\tAir\tMWIR\t256\t256\t9\n")
-    with pytest.raises(MetadataError, match=r"statistics\.txt:2.*'band'.*'MWIR'"):
-        A.read_statistics(f)
+    with pytest.raises(MetadataError, match=r"statistics\.txt', line 2 \(id '00002'\).*'band'.*'MWIR'"):
+        read_statistics(f)
     f.write_text("00001\tAir\tLWIR\t256\t256\t9\n00002\tAir\tLWIR\t256\tx\t9\n")
-    with pytest.raises(MetadataError, match=r"line 2 \(id 00002\).*'height'.*'x'"):
-        A.read_statistics(f)
+    with pytest.raises(MetadataError, match=r"line 2 \(id '00002'\).*'height'.*'x'"):
+        read_statistics(f)
     f.write_text("00001\tair\t lwir\t256\t256\t9\n")
-    assert A.read_statistics(f).iloc[0][["platform", "band"]].tolist() == ["Air", "LWIR"]
+    assert read_statistics(f).iloc[0][["platform", "band"]].tolist() == ["Air", "LWIR"]
 
 
 def test_missing_split_ids_are_reported(tmp_path: Path) -> None:
@@ -135,12 +137,12 @@ def test_missing_split_ids_are_reported(tmp_path: Path) -> None:
 def test_synthetic_fallback_is_labelled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(FileNotFoundError, match="statistics"):
         A.load_metadata_table(tmp_path, synthetic_fallback=False)
-    monkeypatch.setattr(A, "SYNTHETIC_FUNCTION", "auxdet.no_such_module:table")
+    monkeypatch.setattr(A.metadata_table, "SYNTHETIC_FUNCTION", "auxdet.no_such_module:table")
     with pytest.raises(A.SyntheticUnavailable, match="no_such_module"):
         A.load_metadata_table(tmp_path)
     fake = pd.DataFrame({"id": ["s1"], "platform": ["Air"], "band": ["LWIR"], "width": [256], "height": [256],
                          "target_area": [9]})  # fmt: skip
-    monkeypatch.setattr(A, "_synthetic_function", lambda spec, why: lambda **kw: fake)
+    monkeypatch.setattr(A.metadata_table, "_synthetic_function", lambda spec, why: lambda **kw: fake)
     m = A.load_metadata_table(tmp_path)
     assert m.source == "synthetic" and list(m.table.columns) == list(A.COLUMNS) and len(m.split("train")) == 1
 
@@ -221,7 +223,7 @@ def test_contrast_table_copies_metadata() -> None:
 
 
 def test_sirst_v2_contrast_on_real_images(sirst_v2_dir: Path) -> None:
-    df = A.contrast_table(A.sirst_v2_samples(sirst_v2_dir, limit=12, seed=1), progress=False)
+    df = A.contrast_table(sirst_v2_samples(sirst_v2_dir, limit=12, seed=1), progress=False)
     assert len(df) >= 12 and set(df.platform) == {"Land"} and set(df.band) == {"LWIR"}
     assert df.target_mean.between(0, 1).all() and df.bg_mean.between(0, 1).all()
     assert (df.contrast.median() > 0) and (df.bg_pixels > 0).all()

@@ -17,12 +17,12 @@ from mmdet.structures import DetDataSample  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 from auxdet.data import META_KEYS_TO_PACK  # noqa: E402
-from auxdet.models.detector import (  # noqa: E402
+from auxdet.engine.config import (  # noqa: E402
     CONFIG_DIR,
     build_detector,
     demo_batch,
     list_configs,
-    load_config,
+    read_config,
     shrink_model_cfg,
 )
 
@@ -71,7 +71,7 @@ def _one_torch_thread():
 
 @cache
 def cfg(name: str) -> Config:
-    return load_config(name)
+    return read_config(name)
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, Any]:

@@ -15,18 +15,20 @@ from mmdet.registry import MODELS  # noqa: E402
 from mmdet.structures import DetDataSample  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
 
+from auxdet.engine.config import (  # noqa: E402
+    build_detector,
+    config_path,
+    demo_batch,
+    list_configs,
+    read_config,
+    shrink_model_cfg,
+)
 from auxdet.metadata import MetadataError  # noqa: E402
 from auxdet.models.detector import (  # noqa: E402
     MetaSingleStageDetector,
     MetaTwoStageDetector,
-    build_detector,
-    config_path,
-    demo_batch,
     forward_neck,
-    list_configs,
-    load_config,
     neck_needs_data_samples,
-    shrink_model_cfg,
 )
 
 
@@ -62,14 +64,14 @@ SIZE = [(64, 64), (64, 96)]
 
 
 def _tiny_model(config: str, **model_overrides):
-    cfg = load_config(config)
+    cfg = read_config(config)
     model_cfg = cfg.model
     model_cfg.update(model_overrides)
     return build_detector(model_cfg)
 
 
 def _recording_cascade(detector_type: str = "MetaTwoStageDetector"):
-    cfg = load_config(TINY_BASELINE).model
+    cfg = read_config(TINY_BASELINE).model
     cfg.type = detector_type
     cfg.neck = dict(type="_RecordingNeck", in_channels=[32, 64, 128, 256], out_channels=64, num_outs=4,
                     out_indices=(0, 1))
@@ -80,7 +82,7 @@ _SMALL = dict(channels=32, base_channels=16, fc_channels=128)
 
 
 def _recording_retinanet():
-    cfg = shrink_model_cfg(load_config("ablations/tab9_retinanet_baseline").model, **_SMALL)
+    cfg = shrink_model_cfg(read_config("ablations/tab9_retinanet_baseline").model, **_SMALL)
     cfg.type = "MetaSingleStageDetector"
     cfg.neck.type = "_RecordingNeck"
     return build_detector(cfg)
@@ -138,7 +140,7 @@ def test_scope_is_restored_after_an_exception_and_explicit_samples_win() -> None
 
 def test_neck_list_passes_samples_to_the_member_that_needs_them() -> None:
     """Libra R-CNN's neck is the list [FPN, BFP] (an nn.Sequential)."""
-    cfg = shrink_model_cfg(load_config("ablations/tab9_libra_rcnn_auxdet").model)
+    cfg = shrink_model_cfg(read_config("ablations/tab9_libra_rcnn_auxdet").model)
     cfg.neck[0] = dict(type="_RecordingNeck", in_channels=cfg.neck[0]["in_channels"], out_channels=64, num_outs=5)
     model = build_detector(cfg)
     assert isinstance(model.neck, torch.nn.Sequential) and neck_needs_data_samples(model.neck)
@@ -159,7 +161,7 @@ def test_forward_neck_calls_plain_necks_unchanged() -> None:
 
 def test_meta_detector_with_a_plain_neck_is_the_mmdet_detector() -> None:
     """The mixin adds nothing but the sample hand-over: same weights ⇒ identical outputs."""
-    cfg = load_config(TINY_BASELINE).model
+    cfg = read_config(TINY_BASELINE).model
     cfg.neck = dict(type="AuxFPN", in_channels=[32, 64, 128, 256], out_channels=64, num_outs=4,
                     out_indices=(0, 1), m2dm_levels=(), leem_levels=())
     plain = build_detector(cfg)
@@ -213,7 +215,7 @@ def test_auxdet_predictions_depend_on_the_metadata() -> None:
 
 def test_auxdet_without_metadata_fields_needs_no_metainfo_keys() -> None:
     """Tab. 6 'none': the neck still needs samples for the batch, but none of their metadata keys."""
-    cfg = load_config(TINY_AUXDET).model
+    cfg = read_config(TINY_AUXDET).model
     cfg.neck.metadata = dict(fields=())
     model = build_detector(cfg)
     model.eval()
@@ -224,7 +226,7 @@ def test_auxdet_without_metadata_fields_needs_no_metainfo_keys() -> None:
         out = model(inputs, bare, mode="predict")
     assert len(out) == 1
     # a single-stage detector with such a neck even runs without any samples (tensor mode)
-    retina = shrink_model_cfg(load_config("ablations/tab9_retinanet_auxdet").model, **_SMALL)
+    retina = shrink_model_cfg(read_config("ablations/tab9_retinanet_auxdet").model, **_SMALL)
     retina.neck.metadata = dict(fields=())
     retina = build_detector(retina).eval()
     inputs, _ = demo_batch(retina, [(64, 64)], training=False)
@@ -245,7 +247,7 @@ def test_config_helpers_resolve_names_and_report_bad_input(tmp_path) -> None:
     assert config_path("faster_rcnn_r18_tiny_synthetic") == config_path("cpu_tiny/faster_rcnn_r18_tiny_synthetic")
     with pytest.raises(FileNotFoundError, match="not found.*available: "):
         config_path("no_such_config")
-    cfg = load_config(TINY_AUXDET, cfg_options={"model.neck.aux_mode": "meta"})
+    cfg = read_config(TINY_AUXDET, cfg_options={"model.neck.aux_mode": "meta"})
     assert cfg.model.neck.aux_mode == "meta"
     with pytest.raises(ValueError, match="ResNet backbones"):
         shrink_model_cfg(dict(backbone=dict(type="SwinTransformer")))
@@ -259,11 +261,11 @@ def test_config_helpers_resolve_names_and_report_bad_input(tmp_path) -> None:
 
 def test_cascade_rpn_r50_baseline_trains_and_predicts_on_cpu() -> None:
     """The paper's baseline from its config: one SGD step and one inference on a random 256² image."""
-    cfg = load_config("cascade_rpn_r50_fpn_1x_wideirstd")
+    cfg = read_config("cascade_rpn_r50_fpn_1x_wideirstd")
     model = build_detector(cfg, init_weights=False)
     assert cfg.model.roi_head.bbox_head.num_classes == 1
 
-    plain_cfg = load_config("cascade_rpn_r50_fpn_1x_wideirstd").model
+    plain_cfg = read_config("cascade_rpn_r50_fpn_1x_wideirstd").model
     plain_cfg.neck = dict(type="FPN", in_channels=[256, 512, 1024, 2048], out_channels=256, num_outs=4)
     plain = build_detector(plain_cfg, init_weights=False)
     n_plain = sum(p.numel() for p in plain.parameters())

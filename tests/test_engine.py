@@ -29,11 +29,10 @@ from auxdet.engine.checkpoint import (
     encode_weights_only,
     load_checkpoint_file,
 )
-from auxdet.engine.inference import (
+from auxdet.engine.inference import Predictor, counterfactual
+from auxdet.engine.tiling import (
     Detections,
-    Predictor,
     TilingError,
-    counterfactual,
     drop_cut_boxes,
     merge_detections,
     predict_tiled,

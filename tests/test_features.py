@@ -21,7 +21,7 @@ SIZES = ((96, 128), (128, 128))  # (H, W): the first image is padded to 128 × 1
 @pytest.fixture(scope="module")
 def detectors() -> dict:
     """Untrained CPU-tiny baseline and AuxDet (seeded) in eval mode, with the same batch."""
-    from auxdet.models.detector import build_detector, demo_batch
+    from auxdet.engine.config import build_detector, demo_batch
 
     torch.manual_seed(0)
     out = {}
@@ -141,8 +141,8 @@ TINY_PLAN = dict(num_images=4, image_size=32, input_size=32, max_epochs=1, batch
 
 
 def test_checkpoint_cache_reuses_finished_runs(tmp_path: Path) -> None:
+    from auxdet.engine.config import build_detector
     from auxdet.engine.demo import DemoPlan
-    from auxdet.models.detector import build_detector
     from auxdet.tutorial import cached_checkpoints, tiny_checkpoints
 
     plan = DemoPlan(**TINY_PLAN)
@@ -179,8 +179,8 @@ def test_checkpoint_cache_reuses_finished_runs(tmp_path: Path) -> None:
 
 
 def test_checkpoint_cache_retrains_a_mismatching_or_incomplete_run(tmp_path: Path) -> None:
+    from auxdet.engine.config import build_detector
     from auxdet.engine.demo import DemoPlan
-    from auxdet.models.detector import build_detector
     from auxdet.tutorial import MANIFEST, tiny_checkpoints
 
     plan = DemoPlan(**TINY_PLAN)

@@ -5,8 +5,17 @@ Importing this package registers ``LoadIRImageFromFile`` (mmdet TRANSFORMS) and 
 """
 
 from auxdet.data.datasets import METAINFO, VOCMetaDataset, image_size
-from auxdet.data.loading import IRImageError, LoadIRImageFromFile, decode_ir_image, load_ir_image, to_uint8
+from auxdet.data.loading import (
+    IRImageError,
+    LoadIRImageFromFile,
+    decode_ir_image,
+    load_gray,
+    load_ir_image,
+    load_mask,
+    to_uint8,
+)
 from auxdet.data.sirst import SIRST_V2_SPLITS, SIRSTV2Dataset
+from auxdet.data.statistics import STATISTICS_COLUMNS, match_split, read_statistics
 from auxdet.data.voc_io import (
     VOCFormatError,
     VOCRecord,
@@ -16,15 +25,7 @@ from auxdet.data.voc_io import (
     write_split,
     write_voc_annotation,
 )
-from auxdet.data.wideirstd import (
-    WideIRSTDDataset,
-    convert_wideirstd_to_voc,
-    load_mask,
-    load_statistics,
-    mask_to_boxes,
-    match_split,
-    platform_band_counts,
-)
+from auxdet.data.wideirstd import WideIRSTDDataset, convert_wideirstd_to_voc, mask_to_boxes
 
 #: ``PackDetInputs`` meta keys: mmdet's defaults + the per-image metadata (width/height = original size).
 META_KEYS_TO_PACK: tuple[str, ...] = (
@@ -50,6 +51,7 @@ __all__ = [
     "LoadIRImageFromFile",
     "SIRSTV2Dataset",
     "SIRST_V2_SPLITS",
+    "STATISTICS_COLUMNS",
     "VOCFormatError",
     "VOCMetaDataset",
     "VOCRecord",
@@ -57,14 +59,14 @@ __all__ = [
     "convert_wideirstd_to_voc",
     "decode_ir_image",
     "image_size",
+    "load_gray",
     "load_ir_image",
     "load_mask",
-    "load_statistics",
     "mask_to_boxes",
     "match_split",
     "parse_voc_xml",
-    "platform_band_counts",
     "read_split",
+    "read_statistics",
     "read_voc_annotation",
     "to_uint8",
     "write_split",

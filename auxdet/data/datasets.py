@@ -20,10 +20,9 @@ from typing import Any
 import numpy as np
 from mmdet.datasets import XMLDataset
 from mmdet.registry import DATASETS
-from mmengine.fileio import list_from_file
 from tqdm import tqdm
 
-from auxdet.data.voc_io import parse_voc_xml
+from auxdet.data.voc_io import parse_voc_xml, read_split
 from auxdet.metadata import MetadataError, Vocabulary
 
 __all__ = ["METAINFO", "VOCMetaDataset", "boxes_to_instances", "check_image_files"]
@@ -117,10 +116,8 @@ class VOCMetaDataset(XMLDataset):
 
     def load_data_list(self) -> list[dict]:
         """One ``data_info`` per id of ``ann_file`` (parsing and validating its XML)."""
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f"split file not found: '{self.ann_file}'")
+        ids = read_split(self.ann_file)
         self.cat2label = {c: i for i, c in enumerate(self._metainfo["classes"])}
-        ids = [i.strip() for i in list_from_file(self.ann_file, backend_args=self.backend_args) if i.strip()]
         ann_dir, img_dir = self._ann_dir(), self.data_prefix.get("img", "")
         data_list = []
         for img_id in tqdm(

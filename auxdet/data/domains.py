@@ -3,7 +3,7 @@
 The synthetic generator (:mod:`auxdet.data.synthetic`) samples image metadata from these numbers, so the
 embedded default dataset has the real dataset's platform/band mix, resolutions and target sizes without
 any download. :func:`compute_domain_stats` recomputes them from a WideIRSTD-Full ``statistics.txt``
-(tab-separated, no header: id, platform, band, width, height, target pixel area) and a split file;
+(read by :func:`auxdet.data.statistics.read_statistics`) and a split file;
 ``tests/test_synthetic.py`` checks that the baked :data:`DOMAIN_STATS` equal what the real table gives.
 
 What is baked, per (platform, band) domain of the **train split** (7000 ids in ``train.txt``; 6882 of
@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auxdet.data.statistics import read_statistics
+from auxdet.data.voc_io import read_split
 from auxdet.metadata import ImageMeta
 
 __all__ = [
@@ -40,12 +42,10 @@ __all__ = [
     "DOMAIN_STATS",
     "DOMAINS",
     "OTHER_LEVELS",
-    "STATISTICS_COLUMNS",
     "compute_domain_stats",
     "domain_key",
     "domain_probabilities",
     "domain_table",
-    "read_statistics",
     "resolution_table",
     "sample_domain",
     "sample_meta",
@@ -53,8 +53,6 @@ __all__ = [
     "sample_target_area",
 ]
 
-#: Columns of WideIRSTD-Full's ``statistics.txt`` (and of the synthetic metadata table).
-STATISTICS_COLUMNS: tuple[str, ...] = ("id", "platform", "band", "width", "height", "target_area")
 #: A resolution seen fewer times than this in a domain goes to the domain's lumped ``other`` bucket.
 MIN_RESOLUTION_COUNT = 5
 #: Quantile levels of the non-zero target area (dense in the long right tail).
@@ -69,34 +67,6 @@ _ROUND = 4
 def domain_key(platform: str, band: str) -> str:
     """The key of a domain in :data:`DOMAIN_STATS`, e.g. ``'Air/LWIR'``."""
     return f"{platform}/{band}"
-
-
-def read_statistics(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a WideIRSTD-Full ``statistics.txt`` (tab-separated, no header) as a DataFrame.
-
-    Columns :data:`STATISTICS_COLUMNS`; ``id`` kept as a zero-padded string. Raises ``ValueError``
-    naming the file and the problem for a malformed table.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"statistics table not found: '{path}'")
-    df = pd.read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False)
-    if df.shape[1] != len(STATISTICS_COLUMNS):
-        raise ValueError(
-            f"'{path}': expected {len(STATISTICS_COLUMNS)} tab-separated columns {list(STATISTICS_COLUMNS)}, "
-            f"got {df.shape[1]}"
-        )
-    df.columns = list(STATISTICS_COLUMNS)
-    for col in ("width", "height", "target_area"):
-        num = pd.to_numeric(df[col], errors="coerce")
-        bad = num.isna() | (num < 0)
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueError(
-                f"'{path}' line {row + 1}: column '{col}' must be a non-negative integer, got {df[col].iloc[row]!r}"
-            )
-        df[col] = num.astype("int64")
-    return df
 
 
 def _quantiles(values: np.ndarray, levels: tuple[float, ...]) -> list[float]:
@@ -117,12 +87,10 @@ def compute_domain_stats(
         df, base = statistics.copy(), Path(".")
     else:
         df, base = read_statistics(statistics), Path(statistics).parent
+    df = df.astype({"platform": str, "band": str})  # plain strings: group only the domains that occur
     n_split = None
     if split is not None:
-        split_path = Path(split) if Path(split).is_absolute() else base / split
-        if not split_path.is_file():
-            raise FileNotFoundError(f"split file not found: '{split_path}'")
-        ids = {line.strip() for line in split_path.read_text().splitlines() if line.strip()}
+        ids = set(read_split(Path(split) if Path(split).is_absolute() else base / split))
         n_split = len(ids)
         df = df[df["id"].astype(str).isin(ids)]
     if df.empty:

@@ -15,7 +15,8 @@ Infrared datasets mix PNG modes: 8-bit gray (``L``), gray+alpha (``LA``), ``RGB`
   either way the values are *scaled, never clipped*. A constant image maps to 0. Non-finite floats raise.
 * channel order: BGR by default, like mmcv's ``LoadImageFromFile``; ``channel_order='rgb'`` flips.
 
-:class:`LoadIRImageFromFile` is the mmdet pipeline transform using it.
+:class:`LoadIRImageFromFile` is the mmdet pipeline transform using it; :func:`load_gray` gives the same
+image as float gray in ``[0, 1]`` (for analysis) and :func:`load_mask` reads a binary target mask.
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ from mmdet.registry import TRANSFORMS
 from mmengine import fileio
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["IRImageError", "LoadIRImageFromFile", "decode_ir_image", "load_ir_image", "to_uint8"]
+__all__ = [
+    "IRImageError",
+    "LoadIRImageFromFile",
+    "decode_ir_image",
+    "load_gray",
+    "load_ir_image",
+    "load_mask",
+    "to_uint8",
+]
 
 Scaling = Literal["minmax", "dtype"]
 SCALINGS: tuple[str, ...] = ("minmax", "dtype")
@@ -139,6 +148,29 @@ def load_ir_image(
     if not path.is_file():
         raise FileNotFoundError(f"image file not found: '{path}'")
     return decode_ir_image(path.read_bytes(), str(path), scaling=scaling, channel_order=channel_order)
+
+
+def load_gray(path: str | os.PathLike) -> np.ndarray:
+    """An IR image of any mode as float32 gray in ``[0, 1]``: the channel mean of :func:`load_ir_image` / 255."""
+    return (load_ir_image(path).mean(axis=2) / 255.0).astype(np.float32)
+
+
+def load_mask(path: str | os.PathLike) -> np.ndarray:
+    """A target mask of any mode as a boolean ``H×W`` array: a pixel is target when any colour channel
+    is non-zero (palette images through their gray value; an alpha channel is ignored)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"mask file not found: '{path}'")
+    try:
+        with Image.open(path) as im:
+            if im.mode in ("P", "PA", "LA"):
+                im = im.convert("L")
+            elif im.mode == "RGBA":
+                im = im.convert("RGB")
+            arr = np.asarray(im)
+    except (OSError, UnidentifiedImageError) as e:
+        raise ValueError(f"cannot decode mask '{path}': {e}") from None
+    return arr.any(axis=2) if arr.ndim == 3 else arr != 0
 
 
 @TRANSFORMS.register_module()

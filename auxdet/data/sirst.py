@@ -9,19 +9,29 @@ the metadata is ``platform='Land'``, ``band='LWIR'`` and the image's own size (r
 The images come in mixed PNG modes (RGB, L, RGBA, P); use ``LoadIRImageFromFile`` to load them
 all as ``H×W×3 uint8``. Its XML boxes follow the convention of :mod:`auxdet.data.voc_io` (they equal
 the masks' 8-connected component boxes for 513 of 514 images).
+
+Besides the mmdet dataset: :func:`sirst_v2_ids` / :func:`sirst_v2_samples` (gray images + masks for
+the contrast analysis of :mod:`auxdet.analysis.contrast`) and :func:`land_lwir_images` (a few
+real Land/LWIR images for the notebooks, synthetic ones when SIRST-V2 is absent).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from mmdet.registry import DATASETS
 
+from auxdet import paths
 from auxdet.data.datasets import VOCMetaDataset
-from auxdet.metadata import Vocabulary
+from auxdet.data.loading import load_gray, load_ir_image, load_mask
+from auxdet.data.voc_io import read_split
+from auxdet.metadata import ImageMeta, Vocabulary
 
-__all__ = ["SIRSTV2Dataset", "SIRST_V2_SPLITS"]
+__all__ = ["SIRSTV2Dataset", "SIRST_V2_SPLITS", "land_lwir_images", "sirst_v2_ids", "sirst_v2_samples"]
 
 SIRST_V2_SPLITS: tuple[str, ...] = ("train", "val", "test")
 
@@ -66,3 +76,60 @@ class SIRSTV2Dataset(VOCMetaDataset):
             size_from_image=True,
             **kwargs,
         )
+
+
+def sirst_v2_ids(root: str | Path | None = None, split: str | None = None) -> list[str]:
+    """Image ids of SIRST-V2 (all images, or one split 'train'/'val'/'test'); root default :func:`auxdet.paths.sirst_v2_dir`."""
+    root = Path(root) if root is not None else paths.sirst_v2_dir()
+    if split is None:
+        ids = sorted(p.stem for p in (root / "images").glob("*.png"))
+    else:
+        f = root / "splits" / f"{split}.txt"
+        if not f.is_file():
+            valid = sorted(p.stem for p in (root / "splits").glob("*.txt"))
+            raise ValueError(f"unknown SIRST-V2 split {split!r} ('{f}' missing); valid: {valid}")
+        ids = read_split(f)
+    if not ids:
+        raise FileNotFoundError(f"no SIRST-V2 images found under '{root}'")
+    return ids
+
+
+def sirst_v2_samples(
+    root: str | Path | None = None, ids: list[str] | None = None, limit: int | None = None, seed: int = 0
+) -> Iterator[dict[str, Any]]:
+    """Yield SIRST-V2 samples (Land / LWIR) for :func:`auxdet.analysis.contrast_table`: image (gray [0,1]),
+    mask, metadata. ``limit`` draws a reproducible random subset of ``ids`` (SMOKE runs)."""
+    root = Path(root) if root is not None else paths.sirst_v2_dir()
+    ids = list(ids) if ids is not None else sirst_v2_ids(root)
+    if limit is not None and limit < len(ids):
+        ids = sorted(random.Random(seed).sample(ids, limit))
+    for image_id in ids:
+        image = load_gray(root / "images" / f"{image_id}.png")
+        mask = load_mask(root / "masks" / f"{image_id}.png")
+        if mask.shape != image.shape:
+            raise ValueError(f"SIRST-V2 '{image_id}': mask {mask.shape} and image {image.shape} differ in size")
+        yield dict(image_id=image_id, platform="Land", band="LWIR", width=image.shape[1], height=image.shape[0],
+                   source="real (SIRST-V2)", image=image, mask=mask)  # fmt: skip
+
+
+def land_lwir_images(
+    n: int, size: int, root: str | Path | None = None, seeds: tuple[int, ...] | None = None
+) -> tuple[list[np.ndarray], str]:
+    """``n`` Land/LWIR images (``H×W×3 uint8``) and a label saying where they come from.
+
+    The first ``n`` SIRST-V2 images (sorted by name) when the folder has them (``root`` default
+    :func:`auxdet.paths.sirst_v2_dir`), each at its own size; otherwise synthetic ``size × size`` images
+    rendered with ``np.random.default_rng(seed)`` for each of ``seeds`` (default ``0 … n-1``).
+    """
+    from auxdet.data.synthetic import render_image
+
+    folder = (Path(root) if root is not None else paths.sirst_v2_dir()) / "images"
+    real = sorted(folder.glob("*.png"))[:n] if folder.is_dir() else []
+    if len(real) == n:
+        return [load_ir_image(p) for p in real], f"SIRST-V2 {', '.join(p.name for p in real)} (Land/LWIR)"
+    seeds = tuple(range(n)) if seeds is None else tuple(seeds)
+    if len(seeds) != n:
+        raise ValueError(f"land_lwir_images: {len(seeds)} seeds for {n} images")
+    meta = ImageMeta("Land", "LWIR", size, size)
+    images = [np.repeat(render_image(meta, np.random.default_rng(s))[0][..., None], 3, -1) for s in seeds]
+    return images, "synthetic Land/LWIR"

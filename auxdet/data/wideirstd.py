@@ -11,7 +11,7 @@ x2/y2 (see :mod:`auxdet.data.voc_io`).
 The shipped ``statistics.txt`` has 8851 rows (ids 00001–08851) while ``train.txt``/``test.txt`` list
 9000 ids: 149 split ids have no metadata row. ``missing_metadata`` decides what happens to them:
 ``'warn'`` (default: dropped with a warning naming their count and first ids), ``'skip'`` (dropped
-silently) or ``'error'``.
+silently) or ``'error'``. The table is read by :func:`auxdet.data.statistics.read_statistics`.
 """
 
 from __future__ import annotations
@@ -19,16 +19,14 @@ from __future__ import annotations
 import os
 import os.path as osp
 import shutil
-import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from mmdet.datasets import BaseDetDataset
 from mmdet.registry import DATASETS
-from PIL import Image
 from scipy import ndimage
 from tqdm import tqdm
 
@@ -39,129 +37,13 @@ from auxdet.data.datasets import (
     check_image_files,
     image_size,
 )
+from auxdet.data.loading import load_mask
+from auxdet.data.statistics import MISSING_POLICIES, MissingPolicy, match_split, read_statistics
 from auxdet.data.voc_io import VOCFormatError, parse_voc_xml, read_split, write_split, write_voc_annotation
+from auxdet.fileio import atomic_path
 from auxdet.metadata import ImageMeta, MetadataError, Vocabulary
 
-__all__ = [
-    "STATISTICS_COLUMNS",
-    "WideIRSTDDataset",
-    "convert_wideirstd_to_voc",
-    "load_mask",
-    "load_statistics",
-    "mask_to_boxes",
-    "match_split",
-    "platform_band_counts",
-]
-
-#: Columns of ``statistics.txt`` (in file order).
-STATISTICS_COLUMNS: tuple[str, ...] = ("id", "platform", "band", "width", "height", "target_area")
-MissingPolicy = Literal["warn", "skip", "error"]
-MISSING_POLICIES: tuple[str, ...] = ("warn", "skip", "error")
-_HEADER_WORDS = {"id", "image", "img_id", "image_id", "name"}
-
-
-def load_statistics(
-    path: str | os.PathLike, vocab: Vocabulary | Mapping[str, Any] | None = None
-) -> pd.DataFrame:
-    """Read and validate ``statistics.txt`` into a typed DataFrame.
-
-    Columns: ``id`` (string, as written, e.g. ``'00001'``), ``platform`` / ``band`` (categoricals over
-    the vocabulary's spelling), ``width``, ``height`` (int64 > 0), ``target_area`` (int64 ≥ 0), ``line``
-    (1-based line number in the file). Tab-separated (any whitespace accepted), no header (a header
-    line starting with ``id`` is skipped). A bad row raises :class:`MetadataError` (platform/band,
-    size) or :class:`VOCFormatError` naming the file, the line, the field and the value.
-    """
-    path = Path(path)
-    vocab = Vocabulary.from_config(vocab)
-    if not path.is_file():
-        raise FileNotFoundError(f"statistics file not found: '{path}'")
-    rows: list[tuple] = []
-    seen: dict[str, int] = {}
-    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not raw.strip():
-            continue
-        fields = raw.strip("\r\n").split("\t")
-        if len(fields) != len(STATISTICS_COLUMNS):
-            fields = raw.split()
-        where = f"statistics file '{path}', line {n}"
-        if len(fields) != len(STATISTICS_COLUMNS):
-            raise VOCFormatError(
-                f"{where}: expected {len(STATISTICS_COLUMNS)} tab-separated fields {list(STATISTICS_COLUMNS)}, "
-                f"got {len(fields)}: {raw!r}"
-            )
-        fields = [f.strip() for f in fields]
-        if not rows and fields[0].lower() in _HEADER_WORDS and not fields[3].isdigit():
-            continue  # header line
-        img_id = fields[0]
-        if not img_id:
-            raise VOCFormatError(f"{where}: field 'id' is empty")
-        if img_id in seen:
-            raise VOCFormatError(f"{where}: field 'id' value {img_id!r} duplicates line {seen[img_id]}")
-        seen[img_id] = n
-        try:
-            meta = vocab.parse(*fields[1:5])
-        except MetadataError as e:
-            raise MetadataError(f"{where} (id {img_id!r}): {e}") from None
-        area = fields[5]
-        if not area.isdigit():
-            raise VOCFormatError(
-                f"{where} (id {img_id!r}): field 'target_area' must be a non-negative integer, got {area!r}"
-            )
-        rows.append((img_id, meta.platform, meta.band, meta.width, meta.height, int(area), n))
-    if not rows:
-        raise VOCFormatError(f"statistics file '{path}' has no rows")
-    df = pd.DataFrame(rows, columns=[*STATISTICS_COLUMNS, "line"])
-    cats = {"platform": vocab.values("platform"), "band": vocab.values("band")}
-    for col, values in cats.items():
-        values = list(values) + (["unknown"] if vocab.allow_unknown else [])
-        df[col] = pd.Categorical(df[col], categories=values)
-    df["id"] = df["id"].astype("string")
-    return df.astype({"width": "int64", "height": "int64", "target_area": "int64", "line": "int64"})
-
-
-def match_split(
-    stats: pd.DataFrame, ids: Iterable[str], missing: MissingPolicy = "error", source: str = "split"
-) -> tuple[pd.DataFrame, list[str]]:
-    """Rows of ``stats`` for ``ids`` (in split order) and the ids without a row.
-
-    ``missing``: ``'error'`` raises :class:`MetadataError` listing the missing ids; ``'warn'`` warns;
-    ``'skip'`` returns them silently.
-    """
-    if missing not in MISSING_POLICIES:
-        raise ValueError(f"missing_metadata must be one of {list(MISSING_POLICIES)}, got {missing!r}")
-    ids = [str(i) for i in ids]
-    indexed = stats.set_index("id", drop=False)
-    known = set(indexed.index)
-    absent = [i for i in ids if i not in known]
-    if absent:
-        msg = (
-            f"{len(absent)} of {len(ids)} ids in {source} have no metadata row in statistics, "
-            f"e.g. {absent[:10]}"
-        )
-        if missing == "error":
-            raise MetadataError(msg + " (set missing_metadata='warn' or 'skip' to drop them)")
-        if missing == "warn":
-            warnings.warn(msg + "; they are dropped", stacklevel=2)
-    matched = indexed.loc[[i for i in ids if i in known]].reset_index(drop=True)
-    return matched, absent
-
-
-def platform_band_counts(df: pd.DataFrame) -> pd.DataFrame:
-    """Platform × band image counts (all vocabulary values, zeros included, with totals)."""
-    return pd.crosstab(df["platform"], df["band"], margins=True, margins_name="total", dropna=False)
-
-
-def load_mask(path: str | os.PathLike) -> np.ndarray:
-    """A target mask as a boolean ``H×W`` array (any non-zero pixel in any channel is target)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"mask file not found: '{path}'")
-    try:
-        with Image.open(path) as im:
-            arr = np.asarray(im.convert("L") if im.mode == "P" else im)
-    except OSError as e:
-        raise ValueError(f"cannot decode mask '{path}': {e}") from None
-    return arr.any(axis=2) if arr.ndim == 3 else arr.astype(bool)
+__all__ = ["WideIRSTDDataset", "convert_wideirstd_to_voc", "mask_to_boxes"]
 
 
 def mask_to_boxes(mask: np.ndarray) -> np.ndarray:
@@ -248,7 +130,7 @@ class WideIRSTDDataset(BaseDetDataset):
         stats_path = (
             self.statistics if osp.isabs(self.statistics) else osp.join(self.data_root, self.statistics)
         )
-        stats = load_statistics(stats_path, self.vocabulary)
+        stats = read_statistics(stats_path, self.vocabulary)
         rows, self.missing_ids = match_split(
             stats, read_split(self.ann_file), self.missing_metadata, self.ann_file
         )
@@ -304,7 +186,7 @@ def convert_wideirstd_to_voc(
     """
     src, dst = Path(src_root), Path(dst_root)
     vocab = Vocabulary.from_config(vocab)
-    stats = load_statistics(src / statistics, vocab)
+    stats = read_statistics(src / statistics, vocab)
     plan: list[tuple[str, Any]] = []
     split_ids: dict[str, list[str]] = {}
     for split in splits:
@@ -374,11 +256,10 @@ def convert_wideirstd_to_voc(
 
 
 def _place(src: Path, dst: Path, link: bool) -> None:
-    """Copy (or hard-link) ``src`` to ``dst`` atomically."""
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    if link:
-        os.link(src, tmp)
-    else:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    """Copy (or hard-link) ``src`` to ``dst`` atomically (a link keeps the source's permissions)."""
+    with atomic_path(dst, mode=None if link else 0o644) as tmp:
+        if link:
+            tmp.unlink()
+            os.link(src, tmp)
+        else:
+            shutil.copyfile(src, tmp)

@@ -34,6 +34,8 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 from torch import nn
 
+from auxdet.fileio import atomic_path
+
 __all__ = [
     "TAG",
     "CheckpointError",
@@ -185,10 +187,9 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, truste
     if not src.is_file():
         raise FileNotFoundError(f"checkpoint '{src}' not found")
     ckpt = torch.load(src, map_location="cpu", weights_only=False)
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(encode_weights_only(ckpt), dst)
-    return dst
+    with atomic_path(dst) as tmp:
+        torch.save(encode_weights_only(ckpt), tmp)
+    return Path(dst)
 
 
 # --------------------------------------------------------------------------- architecture check

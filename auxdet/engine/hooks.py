@@ -30,6 +30,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import IterBasedTrainLoop
 
 from auxdet.engine.checkpoint import check_compatible, encode_weights_only
+from auxdet.fileio import atomic_path
 
 __all__ = [
     "LossCurveHook",
@@ -247,8 +248,12 @@ def read_scalars(work_dir: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-def plot_loss_curves(work_dir: str | Path, out: str | Path | None = None) -> Path | None:
-    """Plot the training losses (per iteration) and validation metrics (per evaluation) of a work dir."""
+def save_loss_curve(work_dir: str | Path, out: str | Path | None = None) -> Path | None:
+    """Draw the training losses (per iteration) and validation metrics (per evaluation) of a work dir
+    into ``out`` (default ``<work_dir>/loss_curve.png``, written atomically); None without losses.
+
+    (The notebooks' multi-model figure is :func:`auxdet.visualisation.training.plot_loss_curves`.)
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -278,7 +283,8 @@ def plot_loss_curves(work_dir: str | Path, out: str | Path | None = None) -> Pat
         ax.legend(fontsize=7)
     fig.tight_layout()
     out = Path(out) if out else Path(work_dir) / "loss_curve.png"
-    fig.savefig(out, dpi=100)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
     return out
 
@@ -291,6 +297,6 @@ class LossCurveHook(Hook):
 
     def after_train(self, runner: Any) -> None:
         if is_main_process():
-            path = plot_loss_curves(runner.work_dir)
+            path = save_loss_curve(runner.work_dir)
             if path is not None:
                 runner.logger.info(f"loss curves written to {path}")

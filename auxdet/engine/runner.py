@@ -29,8 +29,7 @@ from mmengine.runner import Runner
 
 import auxdet.engine.hooks  # noqa: F401  (registers the hooks)
 from auxdet.engine.checkpoint import CheckpointError, check_compatible, load_checkpoint_file
-from auxdet.models.detector import CONFIG_DIR, ConfigError, config_names, config_path
-from auxdet.models.detector import load_config as read_config
+from auxdet.engine.config import CONFIG_DIR, ConfigError, config_names, config_path, read_config
 
 __all__ = [
     "AUXDET_HOOKS",

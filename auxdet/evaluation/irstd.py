@@ -19,7 +19,7 @@ This module applies the same rule to detector boxes (the box centre stands for t
   (false alarms / Σ W·H × 10⁶) — a *target-level* count, not the mask metric's pixel fraction.
 
 All of it is class-agnostic (IRSTD has one class). Groups (overall / platform / band / domain) are
-those of :func:`auxdet.evaluation.metrics.iter_groups`; Pd is NaN for a group without targets.
+those of :func:`auxdet.evaluation.records.iter_groups`; Pd is NaN for a group without targets.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from mmdet.evaluation.functional import bbox_overlaps
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from auxdet.evaluation.metrics import (
+from auxdet.evaluation.records import (
     DEFAULT_BY,
     EvaluationError,
     ImageEval,
@@ -136,55 +136,34 @@ def pd_fa_records(
     cross: bool = True,
     vocabulary: Vocabulary | None = None,
 ) -> pd.DataFrame:
-    """:func:`pd_fa` on already-built :class:`~auxdet.evaluation.metrics.ImageEval` records."""
+    """Target-level Pd and Fa (per image, per megapixel) of already-built
+    :class:`~auxdet.evaluation.records.ImageEval` records, overall and per metadata group.
+
+    Ground truths must carry ``width``/``height``. Returns columns ``group, value, <by fields>,
+    num_images, num_targets, num_detections, detected_targets, false_alarms, megapixels, score_thr, Pd,
+    Fa_per_image, Fa_per_MP, key``.
+    """
     per_image = pd_fa_per_image(records, score_thr, criterion=criterion, distance_thr=distance_thr)
     counts = ["num_targets", "num_detections", "detected_targets", "false_alarms", "pixels"]
     rows = []
     for g in iter_groups(records, by, cross, vocabulary):
         total = per_image.iloc[g.indices][counts].sum()
         n_img, n_tgt, mpix = len(g.indices), int(total["num_targets"]), total["pixels"] / 1e6
-        rows.append(
-            {
-                "group": g.group,
-                "value": g.value,
-                **{name: g.values.get(name) for name in by},
-                "num_images": n_img,
-                **{c: int(total[c]) for c in counts if c != "pixels"},
-                "megapixels": float(mpix),
-                "score_thr": float(score_thr),
-                "Pd": total["detected_targets"] / n_tgt if n_tgt else np.nan,
-                "Fa_per_image": total["false_alarms"] / n_img,
-                "Fa_per_MP": total["false_alarms"] / mpix,
-                "key": g.key(),
-            }
-        )
+        rows.append({
+            **g.columns(by), "num_images": n_img, **{c: int(total[c]) for c in counts if c != "pixels"},
+            "megapixels": float(mpix), "score_thr": float(score_thr),
+            "Pd": total["detected_targets"] / n_tgt if n_tgt else np.nan,
+            "Fa_per_image": total["false_alarms"] / n_img, "Fa_per_MP": total["false_alarms"] / mpix,
+            "key": g.key(),
+        })  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def pd_fa(
-    predictions: Sequence[Any],
-    ground_truths: Sequence[Any],
-    score_thr: float = 0.5,
-    *,
-    criterion: str = "centroid",
-    distance_thr: float = 3.0,
-    by: Sequence[str] = DEFAULT_BY,
-    cross: bool = True,
-    vocabulary: Vocabulary | None = None,
+    predictions: Sequence[Any], ground_truths: Sequence[Any], score_thr: float = 0.5, **options: Any
 ) -> pd.DataFrame:
-    """Target-level Pd and Fa (per image, per megapixel) overall and per metadata group.
-
-    Inputs as :func:`auxdet.evaluation.metrics.evaluate_detections` (ground truths must carry
-    ``width``/``height``). Returns columns ``group, value, <by fields>, num_images, num_targets,
-    num_detections, detected_targets, false_alarms, megapixels, score_thr, Pd, Fa_per_image,
-    Fa_per_MP, key``.
-    """
-    return pd_fa_records(
-        build_records(predictions, ground_truths),
-        score_thr,
-        criterion=criterion,
-        distance_thr=distance_thr,
-        by=by,
-        cross=cross,
-        vocabulary=vocabulary,
-    )
+    """Target-level Pd and Fa overall and per metadata group from per-image records (inputs as
+    :func:`auxdet.evaluation.voc.evaluate_detections`); ``options``: the keyword arguments of
+    :func:`pd_fa_records` (``criterion``, ``distance_thr``, ``by``, ``cross``, ``vocabulary``), whose
+    table this returns."""
+    return pd_fa_records(build_records(predictions, ground_truths), score_thr, **options)

@@ -399,7 +399,7 @@ def plot_counterfactual(
     """One image under several metadata: a panel per metadata label (its feature map, with its detections
     drawn) and a last panel with the difference of the last two maps (``maps`` in the image frame).
 
-    ``detections``: label → object with ``boxes`` and ``scores`` (e.g. :class:`~auxdet.engine.inference.
+    ``detections``: label → object with ``boxes`` and ``scores`` (e.g. :class:`~auxdet.engine.tiling.
     Detections`), drawn in red; ``gt_boxes`` in dashed lime; ``mask`` outlined in white.
     """
     import matplotlib.pyplot as plt

@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
-from auxdet.analysis import SIZE_CLASSES, SIZE_THRESHOLDS
+from auxdet.analysis import SIZE_CLASSES, SIZE_THRESHOLDS, ordered
 from auxdet.metadata import BANDS, PLATFORMS
 from auxdet.visualisation.style import BAND_COLORS, PLATFORM_COLORS
 
@@ -44,11 +44,6 @@ def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"{what}: missing columns {missing}; got {list(df.columns)}")
-
-
-def _order(values: pd.Series, order: tuple[str, ...]) -> list[str]:
-    present = set(values.astype(str))
-    return [v for v in order if v in present] + sorted(present - set(order))
 
 
 def plot_contrast(
@@ -83,7 +78,7 @@ def plot_contrast(
     rank = {p: i for i, p in enumerate(PLATFORMS)} | {b: i for i, b in enumerate(BANDS)}
     keys = d.drop_duplicates("x").set_index("x")
     order = sorted(keys.index, key=lambda x: (rank.get(keys.platform[x], 99), rank.get(keys.band[x], 99), x))
-    bands = _order(d["band"], BANDS)
+    bands = ordered(d["band"], BANDS)
     fig, ax = _axes(ax, (1.4 + 1.3 * len(order), 4.2))
     common = dict(data=d, x="x", y=metric, hue="band", order=order, hue_order=bands,
                   palette={b: BAND_COLORS.get(b, "0.5") for b in bands}, dodge=False, ax=ax)  # fmt: skip
@@ -112,7 +107,7 @@ def plot_platform_band_heatmap(counts: pd.DataFrame, ax: Axes | None = None, tit
     ``counts`` is :func:`auxdet.analysis.platform_band_counts` output (platform, band, count, percent).
     """
     _require(counts, ["platform", "band", "count", "percent"], "plot_platform_band_heatmap")
-    rows, cols = _order(counts.platform, PLATFORMS), _order(counts.band, BANDS)
+    rows, cols = ordered(counts.platform, PLATFORMS), ordered(counts.band, BANDS)
     n = counts.pivot(index="platform", columns="band", values="count").reindex(index=rows, columns=cols).fillna(0)
     p = counts.pivot(index="platform", columns="band", values="percent").reindex(index=rows, columns=cols).fillna(0)
     labels = np.vectorize(lambda c, q: f"{int(c)}\n({q:.2f} %)")(n.to_numpy(), p.to_numpy())
@@ -134,7 +129,7 @@ def plot_resolution_distribution(res: pd.DataFrame, ax: Axes | None = None, titl
     fig, ax = _axes(ax, (5.0, 4.2))
     scale = 600.0 / max(float(res["count"].max()), 1.0)
     by_sizes = res.groupby("platform").size().sort_values(ascending=False).index  # many sizes drawn first
-    for platform in sorted(_order(res.platform, PLATFORMS), key=list(by_sizes).index):
+    for platform in sorted(ordered(res.platform, PLATFORMS), key=list(by_sizes).index):
         g = res[res.platform == platform]
         ax.scatter(g.width, g.height, s=8 + scale * g["count"], alpha=0.55, edgecolors="k", linewidths=0.3,
                    color=PLATFORM_COLORS.get(platform, "0.5"),
@@ -171,7 +166,7 @@ def plot_target_sizes(table: pd.DataFrame, ax: Axes | None = None, title: str | 
     # log-spaced edges on half-integers: every bin holds whole pixel counts (no empty/aliased bins)
     top = np.log10(max(float(pos.target_area.max()), 10.0))
     bins = np.unique(np.concatenate([[0.5], np.round(np.logspace(0, top, 32)) + 0.5]))
-    for platform in _order(table.platform, PLATFORMS):
+    for platform in ordered(table.platform, PLATFORMS):
         g = table[table.platform == platform]
         a = g.target_area[g.target_area > 0]
         if a.empty:

@@ -42,6 +42,7 @@ __all__ = [
     "response_laplacian_5pt",
     "response_separable_product",
     "response_log_continuous",
+    "best_log_fit",
     "filter2d",
     "separable_cascade",
     "point_target",
@@ -187,6 +188,23 @@ def response_log_continuous(wy: np.ndarray, wx: np.ndarray, sigma: float) -> np.
     """Fourier transform of the continuous ``∇²G_σ``: ``−|ω|² exp(−σ²|ω|²/2)`` (isotropic)."""
     r2 = np.asarray(wx) ** 2 + np.asarray(wy) ** 2
     return -r2 * np.exp(-(sigma**2) * r2 / 2.0)
+
+
+def best_log_fit(
+    response: np.ndarray, wy: np.ndarray, wx: np.ndarray, sigmas: np.ndarray | None = None
+) -> tuple[float, float]:
+    """How close a LoG gets to a filter: the smallest relative L2 misfit ``‖g·H − L_σ‖ / ‖L_σ‖`` over
+    ``|ω| ≤ π``, with the gain ``g`` (and sign) free and ``σ`` over ``sigmas`` (default 0.2 … 3 in
+    steps of 0.05); ``L_σ`` is :func:`response_log_continuous`, ``H`` the real part of ``response``.
+    Returns ``(misfit, σ)``."""
+    disk = np.hypot(wx, wy) <= np.pi
+    h = np.real(response)[disk]
+    fits = []
+    for sig in np.linspace(0.2, 3.0, 57) if sigmas is None else sigmas:
+        g = response_log_continuous(wy, wx, sig)[disk]
+        gain = (h @ g) / (h @ h)
+        fits.append((float(np.linalg.norm(gain * h - g) / np.linalg.norm(g)), float(sig)))
+    return min(fits)
 
 
 # ------------------------------------------------------------------------------------------ filtering

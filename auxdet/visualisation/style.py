@@ -3,16 +3,15 @@
 * :data:`PLATFORM_COLORS` / :data:`BAND_COLORS` — one fixed colour per metadata value, so Air is the
   same colour in every figure of the project.
 * :func:`save_figure` — writes a figure as PNG and SVG into :func:`auxdet.paths.figures_dir`
-  (``figures/`` for full runs, the build folder under ``SMOKE=1``), atomically: each file is written
-  to a temporary name in the target folder and moved into place with :func:`os.replace`, so a reader
-  never sees a half-written figure and an interrupted run leaves the previous file intact.
+  (``figures/`` for full runs, the build folder under ``SMOKE=1``), atomically
+  (:func:`auxdet.fileio.atomic_path`), so a reader never sees a half-written figure and an
+  interrupted run leaves the previous file intact.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from auxdet import paths
+from auxdet.fileio import atomic_path
 
 PLATFORM_COLORS: dict[str, str] = {"Air": "#4C72B0", "Space": "#DD8452", "Land": "#55A868"}
 BAND_COLORS: dict[str, str] = {"LWIR": "#C44E52", "NIR": "#8172B3", "SWIR": "#937860"}
@@ -46,20 +46,12 @@ def save_figure(
     if bad or not formats:
         raise ValueError(f"unsupported figure formats {bad or list(formats)}; valid: png, svg, pdf")
     out_dir = Path(directory) if directory is not None else paths.figures_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for fmt in formats:
         target = out_dir / f"{name}.{fmt}"
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{fmt}.tmp", dir=out_dir)
-        try:
-            # svg: no timestamp and a fixed hash salt, so re-running gives byte-identical files
-            meta = {"Date": None} if fmt == "svg" else {}
-            with os.fdopen(fd, "wb") as fh, matplotlib.rc_context({"svg.hashsalt": name}):
-                fig.savefig(fh, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta)
-            os.chmod(tmp, 0o644)  # mkstemp creates 0600
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # svg: no timestamp and a fixed hash salt, so re-running gives byte-identical files
+        meta = {"Date": None} if fmt == "svg" else {}
+        with atomic_path(target) as tmp, matplotlib.rc_context({"svg.hashsalt": name}):
+            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta)
         written.append(target)
     return written

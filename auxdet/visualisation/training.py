@@ -6,9 +6,9 @@
 * :func:`results_table` stacks the ``AuxVOCMetric`` tables (``auxdet test --out``) of several models;
   :func:`plot_metric_bars` draws AP50 and Recall as grouped bars (x: overall / platform / band groups,
   hue: model).
-* :func:`match_detections` counts true positives, false alarms and misses of one image (greedy, by
-  score, IoU from mmdet's ``bbox_overlaps``); :func:`plot_detections_vs_gt` draws ground truth and each
-  model's detections on one image per domain.
+* :func:`match_detections` counts true positives, false alarms and misses of one image (the greedy
+  matcher of :mod:`auxdet.evaluation.matching`); :func:`plot_detections_vs_gt` draws ground truth and
+  each model's detections on one image per domain.
 
 Plot functions take data and return a matplotlib ``Figure`` (save it with
 :func:`auxdet.visualisation.style.save_figure`).
@@ -146,24 +146,12 @@ def plot_metric_bars(results: pd.DataFrame, *, metrics: Sequence[str] = ("AP50",
 def match_detections(gt_boxes: np.ndarray, det_boxes: np.ndarray, scores: np.ndarray | None = None,
                      iou_thr: float = 0.5) -> dict[str, int]:
     """``{'tp', 'fp', 'missed'}`` of one image: detections (best score first) matched one-to-one to the
-    ground truth at IoU ≥ ``iou_thr`` (mmdet ``bbox_overlaps``, boxes 0-based xyxy)."""
-    import torch
-    from mmdet.structures.bbox import bbox_overlaps
+    ground truth at IoU ≥ ``iou_thr`` by :func:`auxdet.evaluation.matching.greedy_iou_match`."""
+    from auxdet.evaluation.matching import greedy_iou_match
 
-    gt = np.asarray(gt_boxes, np.float32).reshape(-1, 4)
-    det = np.asarray(det_boxes, np.float32).reshape(-1, 4)
-    if not len(det) or not len(gt):
-        return {"tp": 0, "fp": len(det), "missed": len(gt)}
-    order = np.argsort(-np.asarray(scores)) if scores is not None else np.arange(len(det))
-    iou = bbox_overlaps(torch.from_numpy(det[order]), torch.from_numpy(gt)).numpy()
-    used = np.zeros(len(gt), bool)
-    tp = 0
-    for row in iou:
-        cand = np.flatnonzero(~used & (row >= iou_thr))
-        if len(cand):
-            used[cand[np.argmax(row[cand])]] = True
-            tp += 1
-    return {"tp": tp, "fp": len(det) - tp, "missed": int((~used).sum())}
+    n_gt, n_det = len(np.asarray(gt_boxes).reshape(-1, 4)), len(np.asarray(det_boxes).reshape(-1, 4))
+    tp = int((greedy_iou_match(det_boxes, gt_boxes, scores, iou_thr) >= 0).sum())
+    return {"tp": tp, "fp": n_det - tp, "missed": n_gt - tp}
 
 
 def plot_detections_vs_gt(
@@ -178,7 +166,7 @@ def plot_detections_vs_gt(
     """Rows = models, columns = images: ground truth (dashed lime) and detections (red, with scores).
 
     ``detections``: model → one object per image with ``boxes`` and ``scores`` (e.g.
-    :class:`auxdet.engine.inference.Detections`, already filtered by a score threshold). Each panel's
+    :class:`auxdet.engine.tiling.Detections`, already filtered by a score threshold). Each panel's
     title counts true positives / false alarms / misses (:func:`match_detections`).
     """
     import matplotlib.pyplot as plt

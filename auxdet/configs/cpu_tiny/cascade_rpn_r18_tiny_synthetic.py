@@ -14,55 +14,15 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+from auxdet.engine.config import shrink_model_cfg  # after _base_: mmengine reads this file as a plain config
+
 channels = 64
-strides = [4, 8]
-rpn_weight = 0.7
 img_scale = (256, 256)
 
-model = dict(
-    backbone=dict(depth=18, base_channels=32, frozen_stages=-1, norm_eval=False, init_cfg=None),
-    neck=dict(in_channels=[32, 64, 128, 256], out_channels=channels),
-    rpn_head=dict(
-        stages=[
-            dict(
-                type='StageCascadeRPNHead',
-                in_channels=channels,
-                feat_channels=channels,
-                anchor_generator=dict(type='AnchorGenerator', scales=[8], ratios=[1.0], strides=strides),
-                adapt_cfg=dict(type='dilation', dilation=3),
-                bridged_feature=True,
-                with_cls=False,
-                reg_decoded_bbox=True,
-                bbox_coder=dict(
-                    type='DeltaXYWHBBoxCoder',
-                    target_means=(0.0, 0.0, 0.0, 0.0),
-                    target_stds=(0.1, 0.1, 0.5, 0.5),
-                ),
-                loss_bbox=dict(type='IoULoss', linear=True, loss_weight=10.0 * rpn_weight),
-            ),
-            dict(
-                type='StageCascadeRPNHead',
-                in_channels=channels,
-                feat_channels=channels,
-                adapt_cfg=dict(type='offset'),
-                bridged_feature=False,
-                with_cls=True,
-                reg_decoded_bbox=True,
-                bbox_coder=dict(
-                    type='DeltaXYWHBBoxCoder',
-                    target_means=(0.0, 0.0, 0.0, 0.0),
-                    target_stds=(0.05, 0.05, 0.1, 0.1),
-                ),
-                loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0 * rpn_weight),
-                loss_bbox=dict(type='IoULoss', linear=True, loss_weight=10.0 * rpn_weight),
-            ),
-        ],
-    ),
-    roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=channels),
-        bbox_head=dict(in_channels=channels, fc_out_channels=256),
-    ),
-)
+# The paper's model with a ResNet-18 (32 base channels, from scratch) and every 256-channel width →
+# `channels`: both Cascade-RPN stages, the FPN and the RoI head; the 1024-wide fully connected layers → 256.
+model = shrink_model_cfg(dict(_base_.model, backbone=dict(_base_.model.backbone, depth=18)),
+                         channels=channels, base_channels=32, fc_channels=256)
 
 train_pipeline = [
     dict(type='LoadIRImageFromFile'),

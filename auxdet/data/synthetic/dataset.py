@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from auxdet.data.domains import STATISTICS_COLUMNS, domain_key
+from auxdet.data.domains import domain_key
+from auxdet.data.statistics import STATISTICS_COLUMNS
 from auxdet.data.synthetic.config import SynthConfig
 from auxdet.data.synthetic.render import generate_sample
 from auxdet.data.voc_io import write_split, write_voc_annotation

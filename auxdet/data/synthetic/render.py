@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auxdet.data.domains import STATISTICS_COLUMNS, domain_key, sample_domain, sample_meta, sample_resolution
+from auxdet.data.domains import domain_key, sample_domain, sample_meta, sample_resolution
+from auxdet.data.statistics import STATISTICS_COLUMNS
 from auxdet.data.synthetic.config import SynthConfig, image_rng
 from auxdet.data.synthetic.rules import LOOKS, place_blobs, plan_blobs
 from auxdet.data.synthetic.scenes import background, band_noise, optics
