@@ -51,8 +51,6 @@ def _plain(obj: Any) -> Any:
         return dataclasses.asdict(obj)
     if isinstance(obj, os.PathLike):
         return os.fspath(obj)
-    if isinstance(obj, Mapping):
-        return dict(obj)
     if isinstance(obj, set | frozenset):
         return sorted(obj)
     if hasattr(obj, "tolist"):  # numpy scalars and arrays

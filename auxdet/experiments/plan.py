@@ -75,15 +75,10 @@ class RunPlan:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "synth", dict(self.synth))
-        for name in ("num_images", "image_size", "input_size", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ExperimentError(f"RunPlan.{name} must be an integer >= 1, got {value!r}")
-        for name in ("max_epochs", "max_iters"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ExperimentError(f"RunPlan.{name} (the training budget) must be None or an integer >= 1, "
-                                      f"got {value!r}")  # fmt: skip
+        for name in ("num_images", "image_size", "input_size", "batch_size", "max_epochs", "max_iters"):
+            value, budget = getattr(self, name), name.startswith("max_")  # the budget may be left out
+            if not (budget and value is None) and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ExperimentError(f"RunPlan.{name} must be {'None or ' * budget}an integer >= 1, got {value!r}")
         if self.max_epochs is not None and self.max_iters is not None:
             raise ExperimentError("RunPlan: give max_epochs or max_iters, not both")
         if not self.lr > 0 or self.warmup_iters < 0:

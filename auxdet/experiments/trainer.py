@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import pandas as pd
+
 from auxdet.experiments.cache import cached_run, write_manifest
 from auxdet.fileio import atomic_path
 
@@ -47,6 +49,7 @@ class EngineTrainer:
 
     def __call__(self, job: TrainJob, position: int | None = None) -> dict[str, Any]:
         from auxdet.engine.parallel import last_checkpoint, train_job
+        from auxdet.engine.runner import write_test_results
 
         runner = train_job(job, position)
         out: dict[str, Any] = {"checkpoint": last_checkpoint(runner.work_dir)}
@@ -54,19 +57,11 @@ class EngineTrainer:
             return out
         out["params"] = sum(p.numel() for p in runner.model.parameters()) / 1e6
         metrics = runner.test()
-        table = next((m.last_table for m in runner.test_evaluator.metrics
-                      if getattr(m, "last_table", None) is not None), None)  # fmt: skip
-        overall = None
-        if table is not None:
-            from auxdet.fileio import atomic_write_csv
-
-            atomic_write_csv(Path(job.work_dir) / "test_results.csv", table)
-            overall = table[table["group"] == "overall"].iloc[0]
-        nan = float("nan")
-        out.update(AP50=100.0 * float(metrics["auxvoc/AP50"]), Recall=100.0 * float(metrics["auxvoc/Recall"]),
-                   num_test_images=float(overall["num_images"]) if overall is not None else nan,
-                   num_test_targets=float(overall["num_targets"]) if overall is not None else nan)  # fmt: skip
-        return out
+        table = pd.read_csv(write_test_results(runner, metrics, Path(job.work_dir) / "test_results.csv"))
+        overall = table[table["group"] == "overall"] if "group" in table else table.iloc[:0]
+        counts = {k: float(overall[k].iloc[0]) if len(overall) else float("nan") for k in ("num_images", "num_targets")}
+        return {**out, "AP50": 100.0 * float(metrics["auxvoc/AP50"]), "Recall": 100.0 * float(metrics["auxvoc/Recall"]),
+                "num_test_images": counts["num_images"], "num_test_targets": counts["num_targets"]}  # fmt: skip
 
 
 def _timed(trainer: Trainer, job: TrainJob, position: int | None = None) -> dict[str, Any]:
