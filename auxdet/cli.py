@@ -235,7 +235,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from auxdet.engine.demo import run_demo
+    from auxdet.experiments.demo import run_demo
 
     report = run_demo(args.work_dir, quick=args.quick, seed=args.seed)
     print(f"report: {report}")

@@ -15,7 +15,8 @@ flagged in ``attrs['notes']`` and by the column ``components inferred``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -237,6 +238,55 @@ def paper_table(n: int) -> pd.DataFrame:
     if n not in _BUILDERS:
         raise ValueError(f"the paper has Tables 1–9; got table {n!r}")
     return _BUILDERS[n]()
+
+
+def _label_tab6(r: Mapping[str, Any]) -> str:
+    on = [name for name in ("sensor", "resolution", "band") if r[name]]
+    return "all" if len(on) == 3 else " + ".join(on) if on else "none"
+
+
+#: Tab. n → the short label of one of its rows (the ``row`` of :func:`paper_rows`)
+_LABELS: dict[int, Callable[[Mapping[str, Any]], str]] = {
+    1: lambda r: str(r["method"]),
+    2: lambda r: str(r["setting"]),
+    3: lambda r: f"({r['id']}) {r['architecture']}",
+    4: lambda r: str(r["kernel"]),
+    5: lambda r: " + ".join(k for k in ("M2DM", "LEEM") if r[k]) or "none",
+    6: _label_tab6,
+    7: lambda r: f"{r['varied']} depth {r[str(r['varied']) + ' depth']}",
+    8: lambda r: f"R{r['backbone depth']} {r['model']}",
+    9: lambda r: f"{r['method']} (baseline)" if str(r["setting"]).startswith("Before") else f"{r['method']} w/ AuxDet",
+}
+
+
+def row_labels(df: pd.DataFrame) -> list[str]:
+    """Short row labels of a paper table (as :func:`paper_table` gives it), e.g. ``'(f) PSSM + PSCM'``,
+    ``'sensor + band'``, ``'LEEM depth 3'``, ``'R18 AuxDet'``; a ``row`` column is used as is."""
+    if "row" in df.columns:
+        return [str(v) for v in df["row"]]
+    n = df.attrs.get("table", df["table"].iloc[0] if "table" in df.columns and len(df) else None)
+    if n not in _LABELS:
+        raise ValueError(f"row labels exist for Tables {sorted(_LABELS)}; got table {n!r}")
+    return [_LABELS[int(n)](r) for r in df.to_dict("records")]
+
+
+def paper_rows(n: int) -> pd.DataFrame:
+    """Tab. ``n`` with a ``row`` label column (:func:`row_labels`) after ``table``."""
+    df = paper_table(n)
+    df.insert(1, "row", row_labels(df))
+    return df
+
+
+def paper_row(table: int, row: str) -> pd.Series:
+    """The paper's numbers of one row, by table and label (how configs name theirs: ``paper_row``).
+
+    Raises ValueError naming the valid labels when Tab. ``table`` has no row ``row``.
+    """
+    df = paper_rows(int(table))
+    hit = df[df["row"] == row]
+    if len(hit) != 1:
+        raise ValueError(f"Tab. {table} has no row {row!r}; valid: {df['row'].tolist()}")
+    return hit.iloc[0]
 
 
 def all_tables() -> dict[int, pd.DataFrame]:

@@ -29,10 +29,11 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auxdet.engine.config import build_detector, demo_batch, read_config  # noqa: E402
+from auxdet.paper_tables import FLOPS, PARAMS, paper_row  # noqa: E402
 
 GROUPS = ("metadata_encoder", "compensation", "m2dm", "leem")
 
-# (label, config, with FLOPs by default). Paper numbers come from each config's ``paper_ref``.
+# (label, config, with FLOPs by default). Paper numbers: the ``paper_row`` each config names, in paper_tables.
 ROWS: list[tuple[str, str, bool]] = [
     ("Baseline (Cascade RPN)", "cascade_rpn_r50_fpn_1x_wideirstd", True),
     ("AuxDet", "auxdet_r50_fpn_1x_wideirstd", True),
@@ -87,15 +88,16 @@ def measure(rows: list[tuple[str, str, bool]], size: int, all_flops: bool, quick
             model = build_detector(cfg, init_weights=False)
         neck = model.neck[0] if isinstance(model.neck, torch.nn.Sequential) else model.neck
         groups = {g: _count(getattr(neck, g, None)) for g in GROUPS}
-        ref = cfg.get("paper_ref", {})
+        ref = cfg.get("paper_row")  # the row the config names; its numbers come from paper_tables
+        paper = paper_row(ref.table, ref.row) if ref else {}
         rec = {
             "model": label,
             "params_M": _count(model) / 1e6,
-            "paper_params_M": ref.get("params_m"),
+            "paper_params_M": paper.get(PARAMS),
             "m2dm_M": (groups["metadata_encoder"] + groups["compensation"] + groups["m2dm"]) / 1e6,
             "leem_M": groups["leem"] / 1e6,
             f"FLOPs_T@{size}": None,
-            "paper_FLOPs_T@1024": ref.get("flops_t"),
+            "paper_FLOPs_T@1024": paper.get(FLOPS),
         }
         if with_flops:
             t0 = time.perf_counter()

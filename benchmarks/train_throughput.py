@@ -44,21 +44,20 @@ class IterTimer(Hook):
         self.times.append(time.perf_counter() - self._t)
 
 
-def bench(config: str, data_root: Path, size: int, iters: int, batch: int, device: str, work: Path) -> dict:
+def bench(config: str, data_root: Path, num_images: int, size: int, iters: int, batch: int, device: str,
+          work: Path) -> dict:  # fmt: skip
     from auxdet.data.loading import load_ir_image
     from auxdet.data.voc_io import read_split
-    from auxdet.engine.demo import DemoPlan, demo_options
     from auxdet.engine.inference import Predictor
     from auxdet.engine.runner import build_runner, load_config
+    from auxdet.experiments.plan import RunPlan, cfg_options
     from auxdet.metadata import Vocabulary
 
-    plan = DemoPlan(num_images=0, image_size=size, input_size=size, max_epochs=1, batch_size=batch, lr=0.01,
-                    warmup_iters=10)
-    opts = demo_options(plan, data_root)
-    opts.update({"train_cfg": dict(_delete_=True, type="IterBasedTrainLoop", max_iters=iters + 1, val_interval=10**6),
-                 "param_scheduler": [dict(type="ConstantLR", factor=1.0)],
-                 "default_hooks.checkpoint": dict(type="CheckpointHook", interval=iters + 1, by_epoch=False),
-                 "default_hooks.logger.interval": 1000})
+    # iteration budget (no validation pass; one checkpoint at the end), constant lr
+    plan = RunPlan(num_images=num_images, image_size=size, input_size=size, max_iters=iters + 1, batch_size=batch,
+                   lr=0.01, warmup_iters=10)  # fmt: skip
+    opts = cfg_options(plan, data_root, log_interval=1000)
+    opts["param_scheduler"] = [dict(type="ConstantLR", factor=1.0)]
     cfg = load_config(config, work_dir=work, cfg_options=opts, seed=0, progress_bar=False)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if device != "cpu":
@@ -107,7 +106,7 @@ def main() -> None:
         root = generate_dataset(tmp / "data", n, seed=0, max_size=args.size, progress=True)
         rows = []
         for name, config in CONFIGS.items():
-            r = bench(config, root, args.size, args.iters, args.batch, args.device, tmp / config.replace("/", "_"))
+            r = bench(config, root, n, args.size, args.iters, args.batch, args.device, tmp / config.replace("/", "_"))
             rows.append({"config": name, "input": f"≤{args.size}px", "batch": args.batch, **r})
     df = pd.DataFrame(rows)
     print(f"\ndevice={args.device} torch threads={args.threads}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from auxdet import ablation as A  # noqa: E402
-from auxdet.paper_tables import paper_table  # noqa: E402
+from auxdet.engine.parallel import TrainJob  # noqa: E402
+from auxdet.experiments import ablation as A  # noqa: E402
+from auxdet.experiments import registry as R  # noqa: E402
+from auxdet.experiments.cache import ExperimentError  # noqa: E402
+from auxdet.experiments.plan import ABLATION_SMOKE, RunPlan  # noqa: E402
+from auxdet.paper_tables import paper_row, paper_rows, paper_table  # noqa: E402
 from auxdet.visualisation import ablation_plots as P  # noqa: E402
 
 
@@ -134,7 +139,7 @@ def test_plots_reject_tables_without_their_columns() -> None:
 
 # ----------------------------------------------------------------------------- measured vs paper
 def _fake_results(smoke: bool) -> pd.DataFrame:
-    rows = [A.ABLATIONS[k] for k in ("tab3_baseline", "tab3_parallel", "tab4_conv3x3")]
+    rows = [R.ABLATIONS[k] for k in ("tab3_baseline", "tab3_parallel", "tab4_conv3x3")]
     return pd.DataFrame({
         "table": [r.table for r in rows], "row": [r.row for r in rows], "key": [r.key for r in rows],
         "AP50": [5.0, 9.0, 7.0], "Recall": [10.0, 20.0, 15.0], "params": [3.9, 4.5, 4.0],
@@ -164,37 +169,44 @@ def test_measured_vs_paper_bars_and_smoke_title() -> None:
 
 
 # ----------------------------------------------------------------------------- registry
-def _paper_neck_overrides(key: str) -> dict[str, Any]:
-    """``model = dict(neck=dict(...))`` of auxdet/configs/ablations/<key>.py, read without mmengine."""
+def _config_value(key: str, name: str) -> Any:
+    """``<name> = ...`` of auxdet/configs/ablations/<key>.py, read without mmengine (``None`` if absent)."""
     from auxdet.engine.runner import CONFIG_ROOT
 
     tree = ast.parse((CONFIG_ROOT / "ablations" / f"{key}.py").read_text())
     for node in tree.body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["model"]:
-            model = eval(compile(ast.Expression(node.value), key, "eval"), {"__builtins__": {}, "dict": dict})
-            return dict(model.get("neck", {}))
-    return {}
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
+            return eval(compile(ast.Expression(node.value), key, "eval"), {"__builtins__": {}, "dict": dict})
+    return None
+
+
+def _paper_neck_overrides(key: str) -> dict[str, Any]:
+    """``model = dict(neck=dict(...))`` of auxdet/configs/ablations/<key>.py."""
+    return dict((_config_value(key, "model") or {}).get("neck", {}))
 
 
 def test_registry_covers_the_paper_ablation_configs_with_the_same_switches() -> None:
     from auxdet.engine.runner import list_configs
 
     paper_keys = {c.split("/", 1)[1] for c in list_configs() if re.fullmatch(r"ablations/tab[2-7]_\w+", c)}
-    assert set(A.ABLATIONS) == paper_keys
-    for key, row in A.ABLATIONS.items():
-        paper_base = A.BASELINE_SWITCHES if "baseline" in key else A.DEFAULT_SWITCHES
-        expected = A.effective_switches({**paper_base, **_paper_neck_overrides(key)})
+    assert set(R.ABLATIONS) == paper_keys
+    for key, row in R.ABLATIONS.items():
+        paper_base = R.BASELINE_SWITCHES if "baseline" in key else R.DEFAULT_SWITCHES
+        expected = R.effective_switches({**paper_base, **_paper_neck_overrides(key)})
         assert row.switches() == expected, key
         assert row.is_baseline == ("baseline" in key)
-    labels = A.paper_rows(6)["row"].tolist()
-    assert [A.ABLATIONS[k].row for k in A.ABLATIONS if k.startswith("tab6")] == labels
-    assert A.ABLATIONS["tab3_parallel"].row == "(f) PSSM + PSCM"
+        # the row is the one its config names, and the paper has it (its numbers: paper_tables only)
+        assert _config_value(key, "paper_row") == {"table": row.table, "row": row.row}, key
+        assert paper_row(row.table, row.row)["table"] == row.table
+    for n in range(2, 8):  # every row of Tab. 2–7 is measured, in the paper's order
+        assert [r.row for r in R.ABLATIONS.values() if r.table == n] == paper_rows(n)["row"].tolist(), n
+    assert R.ABLATIONS["tab3_parallel"].row == "(f) PSSM + PSCM"
     # identical networks share a fingerprint: 33 rows, 24 distinct models
-    fps = {r.fingerprint() for r in A.ABLATIONS.values()}
+    fps = {r.fingerprint() for r in R.ABLATIONS.values()}
     assert len(fps) == 24
-    assert A.ABLATIONS["tab5_m2dm_leem"].fingerprint() == A.ABLATIONS["tab6_all"].fingerprint()
-    assert A.ABLATIONS["tab4_separable"].fingerprint() == A.ABLATIONS["tab5_leem"].fingerprint()
-    assert A.ABLATIONS["tab4_separable"].fingerprint() != A.ABLATIONS["tab4_conv3x3"].fingerprint()
+    assert R.ABLATIONS["tab5_m2dm_leem"].fingerprint() == R.ABLATIONS["tab6_all"].fingerprint()
+    assert R.ABLATIONS["tab4_separable"].fingerprint() == R.ABLATIONS["tab5_leem"].fingerprint()
+    assert R.ABLATIONS["tab4_separable"].fingerprint() != R.ABLATIONS["tab4_conv3x3"].fingerprint()
 
 
 @pytest.mark.parametrize("key", ["tab2_meta_semantic", "tab3_pscm_pssm", "tab4_conv3x3", "tab5_baseline",
@@ -202,12 +214,29 @@ def test_registry_covers_the_paper_ablation_configs_with_the_same_switches() -> 
 def test_registry_overrides_load_through_the_engine(key: str) -> None:
     from auxdet.engine.runner import load_config
 
-    row = A.ABLATIONS[key]
+    row = R.ABLATIONS[key]
     tiny = load_config(row.config, cfg_options=row.neck_options(), progress_bar=False)
     paper = load_config(row.paper_config, progress_bar=False)
     assert tiny.model.neck.type == paper.model.neck.type == "AuxFPN"
-    assert A.effective_switches(tiny.model.neck) == A.effective_switches(paper.model.neck) == row.switches()
+    assert R.effective_switches(tiny.model.neck) == R.effective_switches(paper.model.neck) == row.switches()
     assert tiny.model.backbone.depth == 18 and paper.model.backbone.depth == 50
+
+
+def test_registry_rejects_configs_with_unknown_rows_or_switches(tmp_path: Path) -> None:
+    good = "_base_ = ['../auxdet_r50_fpn_1x_wideirstd.py']\nmodel = dict(neck=dict(leem_levels=()))\n"
+    path = tmp_path / "tab5_x.py"
+    path.write_text(good + "paper_row = dict(table=5, row='M2DM')\n")
+    row = R.read_ablation_row(path)
+    assert (row.table, row.row, row.config, dict(row.overrides)) == (5, "M2DM", R.AUXDET_CONFIG, {"leem_levels": ()})
+    path.write_text(good + "paper_row = dict(table=5, row='M2DM only')\n")
+    with pytest.raises(ValueError, match="no row 'M2DM only'.*'M2DM \\+ LEEM'"):
+        R.read_ablation_row(path)
+    path.write_text(good.replace("leem_levels", "leem_depth") + "paper_row = dict(table=5, row='M2DM')\n")
+    with pytest.raises(ExperimentError, match="unknown neck switches.*leem_depth"):
+        R.read_ablation_row(path)
+    path.write_text(good + "paper_row = None\n")
+    with pytest.raises(ExperimentError, match="paper_row"):
+        R.read_ablation_row(path)
 
 
 def test_ablation_options_give_an_iteration_budget_and_build_the_neck(tmp_path: Path) -> None:
@@ -215,14 +244,13 @@ def test_ablation_options_give_an_iteration_budget_and_build_the_neck(tmp_path: 
 
     from auxdet.engine.runner import load_config
 
-    row = A.ABLATIONS["tab6_none"]
-    cfg = load_config(
-        row.config, cfg_options=A.ablation_options(row, 5, A.SMOKE_SETUP, tmp_path), progress_bar=False
-    )
+    row = R.ABLATIONS["tab6_none"]
+    plan = replace(ABLATION_SMOKE, max_iters=5)
+    cfg = load_config(row.config, cfg_options=A.row_options(row, plan, tmp_path), progress_bar=False)
     assert cfg.train_cfg.type == "IterBasedTrainLoop" and cfg.train_cfg.max_iters == 5
     assert "max_epochs" not in cfg.train_cfg and cfg.train_cfg.val_begin > 5  # no validation pass
     assert cfg.default_hooks.checkpoint.by_epoch is False and cfg.log_processor.by_epoch is False
-    assert cfg.train_dataloader.batch_size == A.SMOKE_SETUP.batch_size
+    assert cfg.train_dataloader.batch_size == ABLATION_SMOKE.batch_size
     for split in ("train", "val", "test"):
         loader = cfg[f"{split}_dataloader"]
         assert loader.dataset.data_root == str(tmp_path)
@@ -231,16 +259,16 @@ def test_ablation_options_give_an_iteration_budget_and_build_the_neck(tmp_path: 
     assert tuple(cfg.model.neck.metadata.fields) == ()
     neck = MODELS.build(cfg.model.neck)
     assert neck.m2dm_levels == (0, 1) and neck.leem_levels == (0, 1) and not neck.uses_metadata
-    with pytest.raises(A.AblationError, match="budget_iters"):
-        A.ablation_options(row, 0, A.SMOKE_SETUP, tmp_path)
+    with pytest.raises(ExperimentError, match="max_iters"):
+        A.row_options(row, replace(ABLATION_SMOKE, max_iters=0), tmp_path)
 
 
 def test_resolve_rows_by_key_table_and_errors() -> None:
-    assert [r.key for r in A.resolve_rows("tab4")] == ["tab4_baseline", "tab4_conv3x3", "tab4_separable"]
-    assert len(A.resolve_rows(None)) == 33 and len(A.resolve_rows([7])) == 8
-    assert [r.key for r in A.resolve_rows(["tab5_leem", "tab5_leem"])] == ["tab5_leem"]
-    with pytest.raises(A.AblationError, match="tab5_m2dm_leem"):
-        A.resolve_rows(["tab5_full"])
+    assert [r.key for r in R.resolve_rows("tab4")] == ["tab4_baseline", "tab4_conv3x3", "tab4_separable"]
+    assert len(R.resolve_rows(None)) == 33 and len(R.resolve_rows([7])) == 8
+    assert [r.key for r in R.resolve_rows(["tab5_leem", "tab5_leem"])] == ["tab5_leem"]
+    with pytest.raises(ExperimentError, match="tab5_m2dm_leem"):
+        R.resolve_rows(["tab5_full"])
 
 
 # ----------------------------------------------------------------------------- results cache
@@ -251,13 +279,13 @@ class FakeTrainer:
         self.calls: list[tuple[str, int, int]] = []
         self.fail_on = fail_on
 
-    def __call__(self, row: A.AblationRow, *, budget_iters: int, seed: int, work_dir: Path,
-                 cfg_options: dict[str, Any], progress: bool) -> dict[str, float]:  # fmt: skip
-        if row.key == self.fail_on:
-            raise RuntimeError(f"boom on {row.key}")
-        assert cfg_options["train_cfg"]["max_iters"] == budget_iters
-        self.calls.append((row.key, budget_iters, seed))
-        return {"AP50": 10.0 + len(row.key) + seed, "Recall": 50.0, "params": 4.0 if row.is_baseline else 5.0}
+    def __call__(self, job: TrainJob, position: int | None = None) -> dict[str, float]:
+        if job.name == self.fail_on:
+            raise RuntimeError(f"boom on {job.name}")
+        budget_iters = job.cfg_options["train_cfg"]["max_iters"]  # the row's budget, as its options give it
+        self.calls.append((job.name, budget_iters, job.seed))
+        baseline = job.config == R.BASELINE_CONFIG
+        return {"AP50": 10.0 + len(job.name) + job.seed, "Recall": 50.0, "params": 4.0 if baseline else 5.0}
 
 
 def _run(
@@ -308,12 +336,12 @@ def test_cache_survives_an_exception_mid_run(tmp_path: Path) -> None:
 class PidTrainer(FakeTrainer):
     """A FakeTrainer that also writes which process trained the row (``<work_dir>/pid``)."""
 
-    def __call__(self, row: A.AblationRow, **kwargs: Any) -> dict[str, float]:  # type: ignore[override]
+    def __call__(self, job: TrainJob, position: int | None = None) -> dict[str, float]:
         import os
 
-        kwargs["work_dir"].mkdir(parents=True, exist_ok=True)
-        (kwargs["work_dir"] / "pid").write_text(str(os.getpid()))
-        return super().__call__(row, **kwargs)
+        job.work_dir.mkdir(parents=True, exist_ok=True)
+        (job.work_dir / "pid").write_text(str(os.getpid()))
+        return super().__call__(job, position)
 
 
 def test_rows_train_side_by_side_in_pairs_and_twins_are_copied_not_retrained(tmp_path: Path) -> None:
@@ -343,20 +371,20 @@ def test_cache_key_includes_the_setup_and_results_validation(tmp_path: Path) -> 
     _run(tmp_path, ["tab5_baseline"], t)
     A.run_ablations(["tab5_baseline"], 3, 0, tmp_path / "work", tmp_path / "results.csv", progress=False,
                     data_root=tmp_path, smoke=True, trainer=t,
-                    setup=A.AblationSetup(num_images=10, batch_size=1))  # fmt: skip
+                    setup=RunPlan(num_images=10, image_size=128, input_size=128, batch_size=1))  # fmt: skip
     assert len(t.calls) == 2
 
-    def no_recall(row: A.AblationRow, **_: Any) -> dict[str, float]:
+    def no_recall(job: TrainJob, position: int | None = None) -> dict[str, float]:
         return {"AP50": 1.0, "params": 1.0}
 
-    with pytest.raises(A.AblationError, match="Recall"):
+    with pytest.raises(ExperimentError, match="Recall"):
         A.run_ablations(["tab4_conv3x3"], 3, 0, tmp_path / "w", tmp_path / "r2.csv", progress=False,
                         data_root=tmp_path, smoke=True, trainer=no_recall)  # fmt: skip
     (tmp_path / "other.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(A.AblationError, match="lacks the columns"):
+    with pytest.raises(ExperimentError, match="lacks the columns"):
         A.load_results(tmp_path / "other.csv")
     assert A.load_results(tmp_path / "missing.csv").empty
-    with pytest.raises(A.AblationError, match="budget_iters"):
+    with pytest.raises(ExperimentError, match="budget_iters"):
         _run(tmp_path, ["tab5_baseline"], FakeTrainer(), budget=0)
     assert math.isnan(float(A.load_results(tmp_path / "results.csv").num_test_images.iloc[0]))
 

@@ -172,7 +172,7 @@ def test_synth_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 def test_demo_report_from_tables(tmp_path: Path) -> None:
     import pandas as pd
 
-    from auxdet.engine.demo import write_report
+    from auxdet.experiments.demo import write_report
 
     def table(ap: float) -> pd.DataFrame:
         return pd.DataFrame({
@@ -194,10 +194,11 @@ def test_demo_report_from_tables(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    from auxdet.engine.demo import DemoPlan, run_demo
+    from auxdet.experiments.demo import run_demo
+    from auxdet.experiments.plan import RunPlan
 
-    plan = DemoPlan(num_images=12, image_size=64, input_size=64, max_epochs=1, batch_size=4, lr=0.01,
-                    warmup_iters=2)
+    plan = RunPlan(num_images=12, image_size=64, input_size=64, max_epochs=1, batch_size=4, lr=0.01,
+                   warmup_iters=2)
     md = run_demo(tmp_path, plan=plan, progress=False)
     text = md.read_text()
     assert "AP50 baseline" in text and "AP50 auxdet" in text and "overall" in text

@@ -197,11 +197,11 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def tiny_options(data_root: Path, **extra: object) -> dict:
-    from auxdet.engine.demo import DemoPlan, demo_options
+    from auxdet.experiments.plan import RunPlan, cfg_options
 
-    plan = DemoPlan(num_images=12, image_size=64, input_size=64, max_epochs=2, batch_size=4, lr=0.01,
-                    warmup_iters=2)
-    opts = demo_options(plan, data_root)
+    plan = RunPlan(num_images=12, image_size=64, input_size=64, max_epochs=2, batch_size=4, lr=0.01,
+                   warmup_iters=2)
+    opts = cfg_options(plan, data_root)
     opts.update({"train_cfg.val_interval": 1, "default_hooks.checkpoint.interval": 1,
                  "default_hooks.checkpoint.max_keep_ckpts": 5, "default_hooks.logger.interval": 1,
                  # Pd / false alarms over every detection: weight-dependent numbers even for an untrained model
@@ -364,7 +364,7 @@ def test_predict_cli_writes_json_png_and_counterfactual(trained: dict, tmp_path:
 
 
 def _resize_args() -> list[str]:
-    from auxdet.engine.demo import resize_options
+    from auxdet.experiments.plan import resize_options
 
     return [f"{k}=({v[0]},{v[1]})" for k, v in resize_options((64, 64)).items()]
 

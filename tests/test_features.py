@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -125,7 +126,7 @@ def test_detection_score_model_output_and_logit_option(detectors: dict) -> None:
 
 # ----------------------------------------------------------------------------- tutorial helpers
 def test_config_diff_shows_the_neck_difference() -> None:
-    from auxdet.tutorial import config_diff
+    from auxdet.experiments.tutorial import config_diff
 
     diff = config_diff(BASELINE, AUXDET, names=("baseline", "auxdet"))
     assert diff.startswith("--- baseline\n+++ auxdet")
@@ -140,19 +141,25 @@ def test_config_diff_shows_the_neck_difference() -> None:
 TINY_PLAN = dict(num_images=4, image_size=32, input_size=32, max_epochs=1, batch_size=2, lr=0.01, warmup_iters=1)
 
 
-def test_checkpoint_cache_reuses_finished_runs(tmp_path: Path) -> None:
+def _fake_checkpoint(job: Any, state_of: str) -> dict[str, Path]:
+    """What a trainer returns: a checkpoint in the job's work dir with the weights of ``state_of``'s model."""
     from auxdet.engine.config import build_detector
-    from auxdet.engine.demo import DemoPlan
-    from auxdet.tutorial import cached_checkpoints, tiny_checkpoints
 
-    plan = DemoPlan(**TINY_PLAN)
+    ckpt = job.work_dir / "epoch_1.pth"
+    torch.save({"state_dict": build_detector(state_of, init_weights=False).state_dict()}, ckpt)
+    return {"checkpoint": ckpt}
+
+
+def test_checkpoint_cache_reuses_finished_runs(tmp_path: Path) -> None:
+    from auxdet.experiments.plan import RunPlan
+    from auxdet.experiments.tutorial import cached_checkpoints, tiny_checkpoints
+
+    plan = RunPlan(**TINY_PLAN)
     calls: list[tuple[str, dict, int]] = []
 
-    def fake_trainer(config: str, work_dir: Path, cfg_options: dict, seed: int) -> Path:
-        calls.append((config, cfg_options, seed))
-        ckpt = work_dir / "epoch_1.pth"
-        torch.save({"state_dict": build_detector(config, init_weights=False).state_dict()}, ckpt)
-        return ckpt
+    def fake_trainer(job: Any, position: int | None = None) -> dict[str, Path]:
+        calls.append((job.config, dict(job.cfg_options), job.seed))
+        return _fake_checkpoint(job, job.config)
 
     models = {"baseline": BASELINE}
     assert cached_checkpoints(plan, 3, tmp_path, models=models) is None
@@ -179,19 +186,16 @@ def test_checkpoint_cache_reuses_finished_runs(tmp_path: Path) -> None:
 
 
 def test_checkpoint_cache_retrains_a_mismatching_or_incomplete_run(tmp_path: Path) -> None:
-    from auxdet.engine.config import build_detector
-    from auxdet.engine.demo import DemoPlan
-    from auxdet.tutorial import MANIFEST, tiny_checkpoints
+    from auxdet.experiments.cache import MANIFEST
+    from auxdet.experiments.plan import RunPlan
+    from auxdet.experiments.tutorial import tiny_checkpoints
 
-    plan = DemoPlan(**TINY_PLAN)
+    plan = RunPlan(**TINY_PLAN)
     calls: list[str] = []
 
-    def wrong_architecture(config: str, work_dir: Path, cfg_options: dict, seed: int) -> Path:
-        calls.append(config)
-        ckpt = work_dir / "epoch_1.pth"
-        other = AUXDET if len(calls) == 1 else config  # the first checkpoint has AuxDet's weights
-        torch.save({"state_dict": build_detector(other, init_weights=False).state_dict()}, ckpt)
-        return ckpt
+    def wrong_architecture(job: Any, position: int | None = None) -> dict[str, Path]:
+        calls.append(job.config)
+        return _fake_checkpoint(job, AUXDET if len(calls) == 1 else job.config)  # the first: AuxDet's weights
 
     models = {"baseline": BASELINE}
     out = tiny_checkpoints(plan, 0, tmp_path, models=models, trainer=wrong_architecture, progress=False)

@@ -159,3 +159,18 @@ def test_transcription_against_the_paper_text(shared_dir: Path) -> None:
         line_with(f"{first['M2DM depth']} {first['LEEM depth']} ", f"{first[AP50]:.1f} {first[RECALL]:.1f}")
         for _, r in g.iloc[1:].iterrows():
             assert f"{r[col]} {r[AP50]:.1f} {r[RECALL]:.1f}" in lines, f"Tab. 7 row {r.to_dict()}"
+
+
+def test_every_row_has_a_unique_label_and_paper_row_finds_it() -> None:
+    from auxdet.paper_tables import paper_row, paper_rows
+
+    for n in TABLE_NUMBERS:
+        labels = paper_rows(n)["row"]
+        assert labels.is_unique and len(labels) == len(paper_table(n)), n
+    assert paper_row(3, "(f) PSSM + PSCM")[AP50] == 77.2
+    assert paper_row(6, "sensor + band")[RECALL] == 87.4
+    assert paper_row(8, "R18 AuxDet")[AP50] == 74.1
+    assert paper_row(9, "Dynamic R-CNN w/ AuxDet")[RECALL] == 38.8
+    assert paper_row(1, "Faster R-CNN")[PARAMS] == 41.348
+    with pytest.raises(ValueError, match="no row 'Cascade-RPN'; valid: .*'Cascade RPN'"):
+        paper_row(1, "Cascade-RPN")

@@ -8,7 +8,8 @@
 * :mod:`auxdet.engine.checkpoint` — checkpoints that load under torch ≥ 2.6 ``weights_only=True``.
 * :mod:`auxdet.engine.inference` — :class:`Predictor`, counterfactual metadata.
 * :mod:`auxdet.engine.tiling` — :class:`Detections`, sliding-window tiling of large images.
-* :mod:`auxdet.engine.demo` — the synthetic baseline-vs-AuxDet demo (``auxdet demo``).
+* :mod:`auxdet.engine.parallel` — independent trainings side by side, one process each (CPU); the
+  experiments that use it (``auxdet demo``, notebooks, ablations) are in :mod:`auxdet.experiments`.
 
 Importing this package registers the hooks and auxdet's weights-only loader for local checkpoints.
 """

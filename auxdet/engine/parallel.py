@@ -12,6 +12,7 @@ other in this process (a GPU is better used by one run at a time).
 
 from __future__ import annotations
 
+import copy
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TrainJob", "default_processes", "run_job", "side_by_side", "train_jobs"]
+__all__ = ["TrainJob", "default_processes", "last_checkpoint", "run_job", "side_by_side", "train_job", "train_jobs"]
 
 
 @dataclass(frozen=True)
@@ -84,31 +85,46 @@ def side_by_side(
     return [f.result() for f in futures]
 
 
-def run_job(job: TrainJob, position: int | None = None) -> Path:
-    """Train one job (in this process) and return its last checkpoint's path; ``position``: its tqdm row."""
+def train_job(job: TrainJob, position: int | None = None) -> Any:
+    """Train one job in this process; returns the finished mmengine ``Runner``. ``position``: its tqdm row."""
     from auxdet.engine.runner import load_config, train
 
-    cfg = load_config(job.config, work_dir=job.work_dir, cfg_options=dict(job.cfg_options), seed=job.seed,
-                      progress_bar=job.progress)
+    # a copy: merging pops ``_delete_`` from the options' dicts, which other jobs may share
+    cfg = load_config(job.config, work_dir=job.work_dir, cfg_options=copy.deepcopy(dict(job.cfg_options)),
+                      seed=job.seed, progress_bar=job.progress)
     for hook in cfg.custom_hooks:
         if hook.get("type") == "TqdmProgressHook":
             hook.update(desc=f"train {job.name}", position=position)
-    runner = train(cfg)
-    marker = Path(runner.work_dir) / "last_checkpoint"
+    return train(cfg)
+
+
+def last_checkpoint(work_dir: str | os.PathLike) -> Path:
+    """The last checkpoint a training run saved in ``work_dir`` (mmengine's ``last_checkpoint`` marker)."""
+    marker = Path(work_dir) / "last_checkpoint"
     if not marker.is_file():
-        raise FileNotFoundError(f"training of {job.config} in '{job.work_dir}' saved no checkpoint ({marker} missing)")
+        raise FileNotFoundError(f"the training in '{work_dir}' saved no checkpoint ({marker} missing)")
     return Path(marker.read_text().strip())
 
 
-def train_jobs(jobs: Sequence[TrainJob], processes: int | None = None) -> dict[str, Path]:
+def run_job(job: TrainJob, position: int | None = None) -> Path:
+    """Train one job (in this process) and return its last checkpoint's path; ``position``: its tqdm row."""
+    return last_checkpoint(train_job(job, position).work_dir)
+
+
+def train_jobs(
+    jobs: Sequence[TrainJob], processes: int | None = None, *, run: Callable[..., Any] = run_job,
+    return_exceptions: bool = False,
+) -> dict[str, Any]:
     """Train ``jobs`` (``processes`` at a time, default :func:`default_processes`); name → checkpoint.
 
-    Every job runs to its end even when another fails; the first failure is then raised (see
-    :func:`side_by_side`).
+    ``run(job=…, position=…)`` trains one job (default :func:`run_job`; a module-level function or a
+    picklable callable) and its result is returned under the job's name. Every job runs to its end even
+    when another fails; the first failure is then raised, or with ``return_exceptions`` stands in its
+    job's place (see :func:`side_by_side`).
     """
     names = [j.name for j in jobs]
     if len(set(names)) != len(names):
         raise ValueError(f"job names must be unique, got {names}")
     processes = default_processes(len(jobs)) if processes is None else max(1, int(processes))
     calls = [dict(job=job, position=i if processes > 1 else None) for i, job in enumerate(jobs)]
-    return dict(zip(names, side_by_side(run_job, calls, processes), strict=True))
+    return dict(zip(names, side_by_side(run, calls, processes, return_exceptions=return_exceptions), strict=True))

@@ -159,17 +159,3 @@ class MetaTwoStageDetector(MetadataAwareMixin, TwoStageDetector):
 @MODELS.register_module()
 class MetaSingleStageDetector(MetadataAwareMixin, SingleStageDetector):
     """mmdet ``SingleStageDetector`` whose neck receives the batch data samples (e.g. RetinaNet)."""
-
-
-# Moved to auxdet.engine.config; still importable from here for code written against the old place
-# (engine/demo.py, tutorial.py, notebooks/04_training.ipynb). Resolved on access, so importing the
-# models never imports the engine.
-_MOVED = {"load_config": "read_config", "build_detector": "build_detector"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        from auxdet.engine import config
-
-        return getattr(config, _MOVED[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

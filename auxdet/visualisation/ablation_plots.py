@@ -1,7 +1,7 @@
 """Figures of the paper's ablations (Tab. 1–9) and of our measured ablations, from DataFrames.
 
 Inputs are :func:`auxdet.paper_tables.paper_table` frames (column names with units, e.g. ``AP50 (%)``)
-and, for our numbers, :func:`auxdet.ablation.paper_comparison` output. Nothing here loads data or trains.
+and, for our numbers, :func:`auxdet.experiments.ablation.paper_comparison` output. Nothing here loads data or trains.
 
 * :func:`plot_metadata_matrix` — Tab. 6: which metadata fields are on (check-mark matrix) beside a
   heatmap of AP50 / Recall (each column coloured on its own range), optionally with our numbers;
@@ -31,8 +31,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from auxdet.ablation import row_labels
-from auxdet.paper_tables import AP50, D_AP50, D_RECALL, FLOPS, PARAMS, RECALL
+from auxdet.paper_tables import AP50, D_AP50, D_RECALL, FLOPS, PARAMS, RECALL, row_labels
 
 SMOKE_TITLE = "SMOKE budget — not meaningful"
 METRICS: tuple[str, ...] = (AP50, RECALL)
@@ -86,7 +85,7 @@ def plot_metadata_matrix(
     """Tab. 6: check-mark matrix of the metadata fields used (left) and AP50 / Recall heatmap (right).
 
     ``t6`` has boolean columns ``sensor``, ``resolution``, ``band`` and ``AP50 (%)``, ``Recall (%)``.
-    ``measured`` (optional) has ``row`` (labels as :func:`auxdet.ablation.row_labels`), ``AP50``,
+    ``measured`` (optional) has ``row`` (labels as :func:`auxdet.paper_tables.row_labels`), ``AP50``,
     ``Recall``; its values are added as extra heatmap columns (mean over seeds; rows not measured stay
     blank). Each heatmap column is
     coloured on its own range; the best AP50 row is framed.
@@ -302,7 +301,7 @@ def plot_measured_vs_paper(
 ) -> Figure:
     """Our measured ablation rows beside the paper's: one row of panels per table (paper | measured).
 
-    ``comparison`` is :func:`auxdet.ablation.paper_comparison` output (``table``, ``row``, ``source``,
+    ``comparison`` is :func:`auxdet.experiments.ablation.paper_comparison` output (``table``, ``row``, ``source``,
     ``AP50``, ``Recall``; optional ``smoke``, ``budget_iters``, ``seed``). Measured bars are the mean
     over seeds with the min–max range as error bar. A SMOKE run puts ``SMOKE budget — not meaningful``
     in the title. The axes of the two sources are separate: the paper's numbers are on WideIRSTD-Full

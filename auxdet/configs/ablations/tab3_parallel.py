@@ -4,11 +4,4 @@ _base_ = ['../auxdet_r50_fpn_1x_wideirstd.py']
 
 model = dict(neck=dict(m2dm_mode='parallel', leem_levels=()))
 
-paper_ref = dict(
-    _delete_=True,
-    table='Tab. 3',
-    row='(f) PSSM + PSCM',
-    ap50=77.2,
-    recall=86.7,
-    params_m=44.367,
-)
+paper_row = dict(table=3, row='(f) PSSM + PSCM')

@@ -4,4 +4,4 @@ _base_ = ['../auxdet_r50_fpn_1x_wideirstd.py']
 
 model = dict(neck=dict(m2dm_mode='pssm', leem_levels=()))
 
-paper_ref = dict(_delete_=True, table='Tab. 3', row='(b) PSSM Only', ap50=75.8, recall=85.7, params_m=44.234)
+paper_row = dict(table=3, row='(b) PSSM Only')

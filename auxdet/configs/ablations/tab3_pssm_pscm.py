@@ -4,11 +4,4 @@ _base_ = ['../auxdet_r50_fpn_1x_wideirstd.py']
 
 model = dict(neck=dict(m2dm_mode='pssm_pscm', leem_levels=()))
 
-paper_ref = dict(
-    _delete_=True,
-    table='Tab. 3',
-    row='(d) PSSM -> PSCM',
-    ap50=76.3,
-    recall=86.1,
-    params_m=44.367,
-)
+paper_row = dict(table=3, row='(d) PSSM → PSCM')

@@ -4,4 +4,4 @@ _base_ = ['../auxdet_r50_fpn_1x_wideirstd.py']
 
 model = dict(neck=dict(m2dm_levels=(0, 1), leem_levels=(0, 1, 2, 3)))
 
-paper_ref = dict(_delete_=True, table='Tab. 7', row='M2DM 2, LEEM 4', ap50=77.2, recall=86.8)
+paper_row = dict(table=7, row='LEEM depth 4')

@@ -26,4 +26,4 @@ model = dict(
     ],
 )
 
-paper_ref = dict(_delete_=True, table='Tab. 9', row='Libra R-CNN w/ AuxDet', ap50=32.2, recall=34.8)
+paper_row = dict(table=9, row='Libra R-CNN w/ AuxDet')

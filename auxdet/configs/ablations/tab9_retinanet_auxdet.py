@@ -11,10 +11,4 @@ model = dict(
     neck={{_base_.auxdet_neck}},
 )
 
-paper_ref = dict(
-    _delete_=True,
-    table='Tab. 1',
-    row='RetinaNet w/ AuxDet (not in the paper)',
-    ap50=None,
-    recall=None,
-)
+paper_row = None  # not in the paper

@@ -10,10 +10,4 @@ model = dict(
     neck={{_base_.auxdet_neck}},
 )
 
-paper_ref = dict(
-    _delete_=True,
-    table='Tab. 9',
-    row='SABL (Faster R-CNN variant) w/ AuxDet (not in the paper)',
-    ap50=None,
-    recall=None,
-)
+paper_row = None  # not in the paper

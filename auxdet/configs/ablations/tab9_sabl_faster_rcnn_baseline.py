@@ -9,10 +9,4 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-paper_ref = dict(
-    _delete_=True,
-    table='Tab. 9',
-    row='SABL (Faster R-CNN variant) (baseline)',
-    ap50=None,
-    recall=None,
-)
+paper_row = None  # not in the paper

@@ -11,4 +11,4 @@ model = dict(
     neck={{_base_.auxdet_neck}},
 )
 
-paper_ref = dict(_delete_=True, table='Tab. 9', row='SABL w/ AuxDet', ap50=65.9, recall=79.3)
+paper_row = dict(table=9, row='SABL w/ AuxDet')

@@ -7,7 +7,8 @@
 2. the CPU-tiny baseline (``cpu_tiny/faster_rcnn_r18_tiny_synthetic``) and AuxDet
    (``cpu_tiny/auxdet_faster_rcnn_r18_tiny_synthetic``) — identical but for the neck, as Tab. 9 plugs
    AuxDet into Faster R-CNN — are trained with mmengine's Runner on it, with the same seed, schedule,
-   data and input size; on a multi-core CPU side by side (:mod:`auxdet.engine.parallel`);
+   data and input size (:data:`~auxdet.experiments.plan.FULL`, or ``QUICK``); on a multi-core CPU side
+   by side (:mod:`auxdet.engine.parallel`);
 3. both are evaluated on the test split with ``AuxVOCMetric`` (AP50 / Recall overall, per platform,
    per band, per platform × band);
 4. ``report.md`` (markdown table + settings) and ``report.png`` (grouped bar chart of AP50 per group)
@@ -28,88 +29,16 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["DEMO_MODELS", "DemoPlan", "FULL", "QUICK", "demo_data", "demo_options", "run_demo", "write_report"]
+from auxdet.experiments.plan import DEMO_MODELS, FULL, QUICK, RunPlan, cfg_options
+from auxdet.fileio import atomic_path, atomic_write_csv, atomic_write_text
 
-#: model name → config (the two differ only in the neck)
-DEMO_MODELS: dict[str, str] = {
-    "baseline": "cpu_tiny/faster_rcnn_r18_tiny_synthetic",
-    "auxdet": "cpu_tiny/auxdet_faster_rcnn_r18_tiny_synthetic",
-}
-
-
-@dataclass(frozen=True)
-class DemoPlan:
-    """Size of a demo run: data, input size and the (shared) training budget."""
-
-    num_images: int
-    image_size: int  # longer side of the rendered synthetic images (native aspect ratios kept) …
-    input_size: int  # … and the detector's input scale
-    max_epochs: int
-    batch_size: int
-    lr: float
-    warmup_iters: int
-    min_target_scale: float | None = None  # floor of the targets' linear scale (SynthConfig)
-
-
-#: 125 iterations per epoch (the non-empty training images) × 12 epochs = 1500 per model; measured on
-#: 2 idle cores with the two models side by side: 9.3 min (baseline) and 10.7 min (AuxDet)
-FULL = DemoPlan(num_images=1200, image_size=128, input_size=128, max_epochs=12, batch_size=4, lr=0.02,
-                warmup_iters=50, min_target_scale=1.0)
-QUICK = DemoPlan(num_images=40, image_size=64, input_size=64, max_epochs=2, batch_size=4, lr=0.01,
-                 warmup_iters=5, min_target_scale=1.0)
-
-
-def demo_data(plan: DemoPlan, out_dir: str | os.PathLike, seed: int = 0, *, progress: bool = True) -> Path:
-    """The synthetic dataset of a plan (generated once, reused while its parameters match); its root."""
-    from auxdet.data.synthetic import generate_dataset
-
-    return generate_dataset(out_dir, plan.num_images, seed=seed, max_size=plan.image_size,
-                            min_target_scale=plan.min_target_scale, progress=progress)
-
-
-def demo_options(plan: DemoPlan, data_root: str | os.PathLike, *, num_workers: int = 0) -> dict[str, Any]:
-    """``--cfg-options`` of the CPU-tiny configs for a demo plan (identical for both models)."""
-    scale = (plan.input_size, plan.input_size)
-    options: dict[str, Any] = {
-        "train_cfg": dict(type="EpochBasedTrainLoop", max_epochs=plan.max_epochs, val_interval=plan.max_epochs),
-        "optim_wrapper.optimizer.lr": plan.lr,
-        "param_scheduler": [
-            dict(type="LinearLR", start_factor=0.01, by_epoch=False, begin=0, end=plan.warmup_iters),
-            dict(type="MultiStepLR", begin=0, end=plan.max_epochs, by_epoch=True,
-                 milestones=[max(1, int(plan.max_epochs * 0.75))], gamma=0.1),
-        ],
-        "default_hooks.logger.interval": 10,
-        "default_hooks.checkpoint.interval": plan.max_epochs,
-        "default_hooks.checkpoint.max_keep_ckpts": 1,
-        "train_dataloader.batch_size": plan.batch_size,
-    }
-    for split in ("train", "val", "test"):
-        key = f"{split}_dataloader"
-        options[f"{key}.dataset.data_root"] = str(data_root)
-        options[f"{key}.num_workers"] = num_workers
-        options[f"{key}.persistent_workers"] = num_workers > 0
-    options.update(resize_options(scale))
-    return options
-
-
-def resize_options(scale: tuple[int, int]) -> dict[str, Any]:
-    """Options setting the ``Resize`` scale of the train/val/test pipelines of the CPU-tiny configs."""
-    from auxdet.models.detector import load_config
-
-    cfg = load_config(DEMO_MODELS["baseline"])
-    options: dict[str, Any] = {}
-    for split in ("train", "val", "test"):
-        pipeline = cfg[f"{split}_dataloader"]["dataset"]["pipeline"]
-        for i, step in enumerate(pipeline):
-            if str(step.get("type", "")).endswith("Resize"):
-                options[f"{split}_dataloader.dataset.pipeline.{i}.scale"] = scale
-    return options
+__all__ = ["run_demo", "write_report"]
 
 
 def _markdown(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
@@ -138,7 +67,7 @@ def write_report(
     work_dir = Path(work_dir)
     long = pd.concat([t.assign(model=name) for name, t in tables.items()], ignore_index=True)
     long["label"] = [v if g == "overall" else f"{v}" for g, v in zip(long["group"], long["value"], strict=True)]
-    long.to_csv(work_dir / "results.csv", index=False)
+    atomic_write_csv(work_dir / "results.csv", long)
 
     wide = long.pivot_table(index=["group", "label"], columns="model", values=[metric, "Recall"], sort=False)
     wide.columns = [f"{m} {name}" for m, name in wide.columns]
@@ -159,7 +88,8 @@ def write_report(
     ax.tick_params(axis="x", rotation=45)
     fig.tight_layout()
     png = work_dir / "report.png"
-    fig.savefig(png, dpi=110)
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
     lines = ["# auxdet demo: CPU-tiny baseline vs AuxDet on synthetic data", ""]
@@ -174,8 +104,7 @@ def write_report(
                   "the table checks the pipeline, not the methods (train longer, or on a GPU).", ""]
     lines += ["NaN: the group has no target in the test split (AP50/Recall undefined).", ""]
     md = work_dir / "report.md"
-    md.write_text("\n".join(lines), encoding="utf-8")
-    return md
+    return atomic_write_text(md, "\n".join(lines))
 
 
 def run_demo(
@@ -183,7 +112,7 @@ def run_demo(
     *,
     quick: bool = False,
     seed: int = 0,
-    plan: DemoPlan | None = None,
+    plan: RunPlan | None = None,
     progress: bool = True,
 ) -> Path:
     """Run the demo (see the module docstring); returns the path of ``report.md``."""
@@ -194,8 +123,8 @@ def run_demo(
     work_dir = Path(work_dir).expanduser().resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    data_root = demo_data(plan, work_dir / "data", seed, progress=progress)
-    options = demo_options(plan, data_root)
+    data_root = plan.dataset(work_dir / "data", seed, progress=progress)
+    options = cfg_options(plan, data_root)
     timings = {"data": time.perf_counter() - t0}
     jobs = [TrainJob(name, config, work_dir / name, options, seed, progress) for name, config in DEMO_MODELS.items()]
     checkpoints = train_jobs(jobs)
@@ -206,6 +135,6 @@ def run_demo(
         test(config, checkpoints[name], work_dir=work_dir / name / "test", cfg_options=options, out=out)
         tables[name] = pd.read_csv(out)
     timings["test"] = time.perf_counter() - t0 - timings["data"] - timings["train"]
-    settings = {**asdict(plan), "seed": seed, **{f"time_{k}_s": round(v) for k, v in timings.items()},
+    settings = {**{k: v for k, v in asdict(plan).items() if v not in (None, {})}, "seed": seed, **{f"time_{k}_s": round(v) for k, v in timings.items()},
                 "total_s": round(time.perf_counter() - t0)}
     return write_report(tables, work_dir, settings=settings)
