@@ -68,3 +68,11 @@ def test_normalizer_check_flags_a_notebook_lab_would_rewrite(tmp_path: Path) -> 
     assert norm.main(["--check", str(bad)]) == 0
     fixed = json.loads(bad.read_text(encoding="utf-8"))
     assert isinstance(fixed["cells"][0]["source"], list) and fixed["metadata"]["kernelspec"]["name"] == "auxdet"
+
+
+def test_setup_installs_the_kernel_the_notebooks_name() -> None:
+    norm = _normalizer()
+    setup = (ROOT / "scripts" / "setup.sh").read_text()
+    assert f'--sys-prefix --name {norm.KERNEL_NAME} --display-name "{norm.KERNEL_DISPLAY_NAME}"' in setup, (
+        "scripts/setup.sh must install the kernel the notebooks name (normalize_notebooks.KERNELSPEC)"
+    )
