@@ -1,8 +1,10 @@
-"""The notebooks' real client: the known library warnings auxdet silences (and only those)."""
+"""The notebooks' real client: the known library warnings auxdet silences (and only those), and the pure
+helpers of scripts/lab_check.py. `make test-lab` runs the check itself in JupyterLab + headless Chromium."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -58,3 +60,16 @@ def test_filters_are_narrow_same_message_elsewhere_still_shows() -> None:
     assert sum(w.category is UserWarning for w in rec) == n, "only the (message, module) pairs are silenced"
     assert sum(w.category is DeprecationWarning for w in rec) == n, "other categories are not silenced"
 
+
+def test_lab_check_tolerates_only_a_python_version_difference() -> None:
+    lab = _script("lab_check")
+    nb = json.loads((ROOT / "notebooks" / "00_quickstart.ipynb").read_text(encoding="utf-8"))
+    before = json.dumps(nb).encode()
+    nb["metadata"]["language_info"]["version"] = "3.11.99"
+    assert lab.only_version_differs(before, json.dumps(nb).encode()) == "3.11.99"
+    nb["cells"][0]["source"] = ["changed"]
+    assert lab.only_version_differs(before, json.dumps(nb).encode()) is None
+    assert lab.ERROR_LINE.search("----\nAssertionError                 Traceback (most recent call last)")
+    assert not lab.ERROR_LINE.search("/x/iou_loss.py:435: UserWarning: something is deprecated")
+    assert lab.WARNING_LINE.search("progress\n/x/iou_loss.py:435: UserWarning: DeprecationWarning: Setting")
+    assert not lab.WARNING_LINE.search("target contrast: 100%|██████████| 48/48 [00:01<00:00, 25.52it/s]")
