@@ -113,7 +113,10 @@ def ensure_chromium() -> str | None:
             print(f"lab-check: `{' '.join(cmd)}` failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
             return None
     log(f"Chromium installed in {time.time() - t0:.0f} s")
-    return path if Path(path).exists() else None
+    if not Path(path).exists():
+        print(f"lab-check: apt-get installed chromium, but there is still nothing at {path}", file=sys.stderr)
+        return None
+    return path
 
 
 def free_port() -> int:
