@@ -176,16 +176,6 @@ class Lab:
     def sessions(self) -> list[dict]:
         return self.api("GET", "/api/sessions")  # type: ignore[return-value]
 
-    def wait_for_kernel(self, notebook: str, timeout_s: float) -> dict:
-        """The server's session of ``notebook`` once its kernel is started and idle."""
-        deadline = time.time() + timeout_s
-        while time.time() < deadline:
-            for s in self.sessions():
-                if s["path"].endswith(f"notebooks/{notebook}") and (s.get("kernel") or {}).get("execution_state") == "idle":
-                    return s
-            time.sleep(0.5)
-        raise TimeoutError(f"no idle kernel for {notebook} after {timeout_s:.0f} s")
-
     def stop_kernels(self) -> None:
         for s in self.sessions():
             self.api("DELETE", f"/api/sessions/{s['id']}", timeout=30)
@@ -223,6 +213,20 @@ def wait_for(page, js: str, timeout_s: float, what: str, poll_s: float = 0.5):
 KERNEL_IDLE = "document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle'"
 PROMPTS = "[...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim())"
 DIRTY = "!!document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')"
+
+
+def wait_for_kernel(page, lab: Lab, notebook: str, timeout_s: float) -> dict:
+    """The server's session of ``notebook`` once its kernel is idle; fails at once if Lab asks for a kernel."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        for s in lab.sessions():
+            if s["path"].endswith(f"notebooks/{notebook}") and (s.get("kernel") or {}).get("execution_state") == "idle":
+                return s
+        if page.locator(".jp-Dialog").count():
+            raise RuntimeError(f"Lab asks to select a kernel: '{KERNEL_NAME}' is not installed for this Jupyter "
+                               f"({page.locator('.jp-Dialog').first.inner_text()[:120]!r}); run `make setup`")
+        time.sleep(0.5)
+    raise TimeoutError(f"no idle kernel for {notebook} after {timeout_s:.0f} s")
 
 
 def only_version_differs(before: bytes, after: bytes) -> str | None:
@@ -267,10 +271,7 @@ def check_notebook(browser, lab: Lab, nb: Path, run: bool, out: Path, args: argp
         side = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
         if side.count():  # collapse the file browser: the notebook gets the screenshot's width
             side.first.click()
-        if page.locator(".jp-Dialog").count():
-            r.failures.append("Lab asks to select a kernel: the project's kernel is not installed here (make setup)")
-            return r
-        session = lab.wait_for_kernel(nb.name, args.step_timeout)
+        session = wait_for_kernel(page, lab, nb.name, args.step_timeout)
         wait_for(page, KERNEL_IDLE, args.step_timeout, "the kernel to be idle")
         time.sleep(1.5)  # Lab writes kernelspec / language_info into the model once the kernel is ready
         r.kernel_shown = page.locator(".jp-Toolbar-kernelName").first.inner_text().strip()
