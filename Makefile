@@ -1,11 +1,11 @@
-# auxdet — make setup | make test | make notebooks | make lint | make bench
+# auxdet — make setup | make test | make test-lab | make notebooks | make lint | make bench
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.auxdet-setup
 NB_TIMEOUT ?= 420
 
-.PHONY: setup test pytest nbsmoke notebooks lint bench clean-build
+.PHONY: setup test test-lab pytest nbsmoke notebooks lint bench clean-build
 
 setup: $(STAMP)
 
@@ -40,4 +40,10 @@ bench: setup
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b --quick || exit 1; done
 
 clean-build:
-	rm -rf build/notebooks build/figures build/pytest
+	rm -rf build/notebooks build/figures build/pytest build/lab
+
+# JupyterLab itself, in headless Chromium (scripts/lab_check.py): opens every notebook, checks the kernel is
+# 'auxdet', saves (no diff allowed), runs 00 and 01 with Run All (SMOKE), screenshots → build/lab/.
+test-lab: setup
+	@mkdir -p build
+	@bash scripts/timed.sh "lab (Chromium)" $(PY) scripts/lab_check.py

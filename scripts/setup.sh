@@ -67,4 +67,9 @@ fi
 phase "installing auxdet (editable)"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e .
 "$VPY" -c "import mmcv.ops, mmdet, auxdet; print('[setup] ok: mmcv', mmcv.__version__, 'mmdet', mmdet.__version__)"
+
+# 5. the project's named Jupyter kernel, inside the venv (`.venv/bin/jupyter lab` and nbconvert find it);
+#    rewritten each time, so it always points at this venv's python. Notebooks name it (kernelspec 'auxdet').
+phase "installing the Jupyter kernel 'auxdet' (Python 3 (auxdet)) into $VENV"
+"$VPY" -m ipykernel install --sys-prefix --name auxdet --display-name "Python 3 (auxdet)" >/dev/null
 phase "done"
