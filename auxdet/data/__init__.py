@@ -27,7 +27,9 @@ from auxdet.data.voc_io import (
 )
 from auxdet.data.wideirstd import WideIRSTDDataset, convert_wideirstd_to_voc, mask_to_boxes
 
-#: ``PackDetInputs`` meta keys: mmdet's defaults + the per-image metadata (width/height = original size).
+#: ``PackDetInputs`` meta keys: mmdet's defaults + the per-image metadata (width/height = original size)
+#: + the true platform/band an image keeps under a test-time metadata counterfactual
+#: (:mod:`auxdet.data.counterfactual`; absent otherwise — PackDetInputs skips missing keys).
 META_KEYS_TO_PACK: tuple[str, ...] = (
     "img_id",
     "img_path",
@@ -40,6 +42,8 @@ META_KEYS_TO_PACK: tuple[str, ...] = (
     "band",
     "width",
     "height",
+    "true_platform",
+    "true_band",
 )
 
 from auxdet.data import domains, synthetic  # noqa: F401,E402

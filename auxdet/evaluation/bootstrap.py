@@ -15,7 +15,7 @@ draw). Both intervals describe test-set sampling for the trained models at hand,
 training seeds; report the seed spread (mean ± std over seeds) beside them.
 
 Exactness: with all weights 1, :func:`weighted_ap_recall` equals mmdet's ``eval_map`` (one class,
-area mode, legacy coordinates) — tested against :func:`auxdet.evaluation.metrics.voc_ap_recall`.
+area mode, legacy coordinates) — tested against :func:`auxdet.evaluation.voc.voc_ap_recall`.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def outcomes_from_records(
     records: Sequence, iou_thr: float = 0.5, group: Callable[[dict], str] | None = None,
     use_legacy_coordinate: bool = True,
 ) -> Outcomes:
-    """Outcomes of :class:`~auxdet.evaluation.metrics.ImageEval` records (one class: label 0).
+    """Outcomes of :class:`~auxdet.evaluation.records.ImageEval` records (one class: label 0).
 
     ``group(meta) -> str`` labels each image (default ``'platform/band'`` from its metadata).
     """

@@ -10,6 +10,7 @@ evaluator prefixes them with ``auxvoc/``, so select the best checkpoint with
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from mmengine.evaluator import BaseMetric
 from auxdet.evaluation.irstd import pd_fa_records
 from auxdet.evaluation.records import DEFAULT_BY, OVERALL, EvaluationError, make_image_eval, sample_to_records
 from auxdet.evaluation.voc import check_params, evaluate_records, table_to_metrics
-from auxdet.fileio import atomic_write_csv
+from auxdet.fileio import atomic_write_bytes, atomic_write_csv
 
 __all__ = ["AuxVOCMetric"]
 
@@ -41,7 +42,9 @@ class AuxVOCMetric(BaseMetric):
     Best checkpoint: ``default_hooks.checkpoint.save_best='auxvoc/AP50'``.
 
     After evaluation ``last_table`` (AP/Recall per group) and ``last_pd_fa_table`` hold the
-    DataFrames; :meth:`save_tables` writes them as CSV.
+    DataFrames; :meth:`save_tables` writes them as CSV. ``records_file``: also save the per-image
+    :class:`~auxdet.evaluation.records.ImageEval` records there (a pickle, for
+    :mod:`auxdet.evaluation.bootstrap`).
     """
 
     default_prefix: str | None = "auxvoc"
@@ -57,6 +60,7 @@ class AuxVOCMetric(BaseMetric):
         pd_fa_criterion: str = "centroid",
         pd_fa_distance_thr: float = 3.0,
         nproc: int = 1,
+        records_file: str | None = None,
         collect_device: str = "cpu",
         prefix: str | None = None,
     ) -> None:
@@ -71,6 +75,7 @@ class AuxVOCMetric(BaseMetric):
         self.pd_fa_criterion = pd_fa_criterion
         self.pd_fa_distance_thr = pd_fa_distance_thr
         self.nproc = nproc
+        self.records_file = records_file
         self.last_table: pd.DataFrame | None = None
         self.last_pd_fa_table: pd.DataFrame | None = None
 
@@ -95,6 +100,8 @@ class AuxVOCMetric(BaseMetric):
             progress=False,
         )
         self.last_table = table
+        if self.records_file:
+            atomic_write_bytes(self.records_file, pickle.dumps(list(results), protocol=pickle.HIGHEST_PROTOCOL))
         metrics = table_to_metrics(table)
         if self.pd_fa_score_thr is not None:
             pd_fa_table = pd_fa_records(

@@ -194,7 +194,9 @@ def sample_to_records(sample: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split an mmdet ``DetDataSample`` (or its ``to_dict()``) into (prediction, ground truth) records.
 
     Reads ``pred_instances``, ``gt_instances``, ``ignored_instances`` and the metainfo keys
-    ``img_id``, ``platform``, ``band``, ``width``, ``height`` (fallback: ``ori_shape``).
+    ``img_id``, ``platform``, ``band``, ``width``, ``height`` (fallback: ``ori_shape``). Under a test-time
+    metadata counterfactual (:mod:`auxdet.data.counterfactual`) the image's *true* platform/band
+    (``true_platform``/``true_band``) group the results, not the metadata the model was shown.
     """
     if hasattr(sample, "to_dict") and not isinstance(sample, Mapping):
         sample = sample.to_dict()
@@ -217,8 +219,9 @@ def sample_to_records(sample: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "ori_shape": sample.get("ori_shape"),
     }
     for key in ("platform", "band", "width", "height"):
-        if sample.get(key) is not None:
-            truth[key] = sample[key]
+        value = sample.get(f"true_{key}", sample.get(key))
+        if value is not None:
+            truth[key] = value
     return prediction, truth
 
 

@@ -15,7 +15,7 @@ backend_args = None
 # = auxdet.data.META_KEYS_TO_PACK: PackDetInputs' default meta_keys + the metadata fields.
 meta_keys = (
     'img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip', 'flip_direction',
-    'platform', 'band', 'width', 'height',
+    'platform', 'band', 'width', 'height', 'true_platform', 'true_band',
 )
 
 train_pipeline = [
