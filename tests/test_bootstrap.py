@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from auxdet.evaluation.bootstrap import outcomes_from_records, paired_bootstrap, pooled_bootstrap, weighted_ap_recall
+from auxdet.evaluation.bootstrap import (
+    outcomes_from_records,
+    paired_bootstrap,
+    pooled_bootstrap,
+    weighted_ap_recall,
+)
 from auxdet.evaluation.records import ImageEval
 from auxdet.evaluation.voc import voc_ap_recall
 
