@@ -190,3 +190,18 @@ def test_trainings_keep_what_finished_when_one_fails(tmp_path: Path) -> None:
     assert cached["ok"][1] == tmp_path / "ok" / "epoch_1.pth" and trainer.trained == []  # reused, not retrained
     assert train_cached(jobs[:1], {"ok": {"run": "changed"}}, trainer=trainer, verify=False) == cached
     assert trainer.trained == ["ok"]  # another run in the same work dir: trained again
+
+
+def test_code_fingerprint_follows_code_not_prose(tmp_path: Path) -> None:
+    from auxdet.experiments.cache import code_fingerprint
+
+    pkg = tmp_path / "models"
+    pkg.mkdir()
+    f = pkg / "m.py"
+    f.write_text('"""Doc."""\n\ndef g(x):\n    """Eq. 1."""\n    return x + 1  # comment\n')
+    base = code_fingerprint(("models",), tmp_path)
+    f.write_text('"""Other doc."""\n\n\ndef g(x):\n    """Eq. 1, reworded."""\n    return x + 1\n')
+    assert code_fingerprint(("models",), tmp_path) == base  # prose and layout do not count
+    f.write_text('"""Doc."""\n\ndef g(x):\n    return x + 2\n')
+    assert code_fingerprint(("models",), tmp_path) != base  # what it computes does
+    assert len(code_fingerprint()) == 12

@@ -2,6 +2,10 @@
 
 * :func:`fingerprint` — the one hash: SHA-1 of the canonical JSON of its arguments. Plans, datasets,
   models and runs (:func:`auxdet.experiments.plan.run_fingerprint`) are identified through it.
+* :func:`code_fingerprint` — what the *code* computes: the syntax trees (docstrings and comments
+  dropped, so prose edits do not count) of the modules that define the model, the synthetic data and
+  the AP computation. Part of every run fingerprint: a result measured with other model code is
+  stale, whatever its config says.
 * :class:`ResultCache` — result rows in a CSV, one row per value of its ``key`` columns (any columns:
   an ablation row × budget × seed, or a study's arm × seed × setting × test-time variant). A row
   counts only while its ``fingerprint`` column matches: :meth:`ResultCache.find` takes the fingerprint
@@ -15,7 +19,9 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -29,10 +35,12 @@ import pandas as pd
 from auxdet.fileio import atomic_write_csv, atomic_write_text
 
 __all__ = [
+    "CODE_MODULES",
     "MANIFEST",
     "ExperimentError",
     "ResultCache",
     "cached_run",
+    "code_fingerprint",
     "fingerprint",
     "write_manifest",
 ]
@@ -62,6 +70,36 @@ def fingerprint(*parts: Any, length: int = 12) -> str:
     """Hex SHA-1 (first ``length`` digits) of the canonical JSON of ``parts`` (dicts sorted, tuples = lists)."""
     text = json.dumps(parts, sort_keys=True, default=_plain)
     return hashlib.sha1(text.encode()).hexdigest()[:length]
+
+
+#: the code a measured result depends on (paths relative to the auxdet package)
+CODE_MODULES: tuple[str, ...] = ("models", "metadata.py", "data/synthetic", "data/counterfactual.py",
+                                 "evaluation/records.py", "evaluation/voc.py")  # fmt: skip
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(
+            getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):  # fmt: skip
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def code_fingerprint(modules: tuple[str, ...] = CODE_MODULES, root: Path | None = None) -> str:
+    """Fingerprint of the syntax trees of ``modules`` (files or folders under ``root``, default the auxdet
+    package), docstrings and comments excluded: it changes when what the code computes may change, not
+    when its prose does."""
+    if root is None:
+        return _package_code_fingerprint(tuple(modules))
+    files = sorted(f for m in modules for f in ((root / m).rglob("*.py") if (root / m).is_dir() else [root / m]))
+    trees = [(f.relative_to(root).as_posix(), ast.dump(_strip_docstrings(ast.parse(f.read_text())))) for f in files]
+    return fingerprint(trees)
+
+
+@functools.cache
+def _package_code_fingerprint(modules: tuple[str, ...]) -> str:  # the package's code does not change in a run
+    return code_fingerprint(modules, Path(__file__).resolve().parents[1])
 
 
 # ----------------------------------------------------------------------------- result rows

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from auxdet import paths
-from auxdet.experiments.cache import ExperimentError, fingerprint
+from auxdet.experiments.cache import ExperimentError, code_fingerprint, fingerprint
 
 __all__ = [
     "ABLATION_BUDGETS",
@@ -228,12 +228,14 @@ def cfg_options(
 
 def run_fingerprint(config: str, options: Mapping[str, Any], plan: RunPlan, seed: int) -> str:
     """Identifies a training run: ``config`` resolved with ``options`` (every ``_base_`` merged; data roots
-    left out: the plan names the data), the plan and the seed. Any edit of the config, its bases, the
-    options, plan or seed changes it; runs with the same fingerprint train the same network."""
+    left out: the plan names the data), the plan, the seed and the code that computes the result
+    (:func:`~auxdet.experiments.cache.code_fingerprint`). Any edit of the config, its bases, the options,
+    plan, seed or model/data/AP code changes it; runs with the same fingerprint train the same network."""
     from auxdet.engine.config import read_config
 
     neutral = {k: "<data_root>" if k.endswith("data_root") else copy.deepcopy(v) for k, v in options.items()}
-    return fingerprint(read_config(config, {**neutral, "data_root": "<data_root>"}).to_dict(), plan, int(seed))
+    resolved = read_config(config, {**neutral, "data_root": "<data_root>"}).to_dict()
+    return fingerprint(resolved, plan, int(seed), code_fingerprint())
 
 
 def resize_options(scale: tuple[int, int]) -> dict[str, Any]:
