@@ -267,3 +267,27 @@ def test_figure_panels_and_atomic_save(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="metric"):
         fig1.plot_contrast(contrast, metric="snr")
     matplotlib.pyplot.close("all")
+
+
+def test_domain_probe_measures_the_ambiguity_knob() -> None:
+    """Global image statistics recover the domain at ambiguity 0 and not at 1 (balanced mix, chance ≈ 25 %)."""
+    from auxdet.analysis import probe_synthetic
+    from auxdet.data.synthetic import SynthConfig
+
+    acc = {}
+    for a in (0.0, 1.0):
+        df = probe_synthetic(SynthConfig(max_size=64, min_target_scale=1.0, ambiguity=a, domain_mix="balanced"), 320)
+        overall = df[df["domain"] == "overall"].iloc[0]
+        acc[a] = (overall["accuracy"], overall["chance"])
+    assert acc[0.0][0] > 0.7
+    assert acc[1.0][0] < acc[1.0][1] + 0.15
+
+
+def test_domain_probe_errors_on_unseen_test_domain() -> None:
+    import numpy as np
+
+    from auxdet.analysis import domain_probe
+
+    x = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match="never seen"):
+        domain_probe(x, ["A"] * 10 + ["B"] * 10, x[:2], ["C", "A"])

@@ -6,6 +6,9 @@
   :func:`resolution_distribution`, :func:`size_class`, :func:`target_size_distribution`;
 * :mod:`.claims` — Appendix A recomputed: :func:`space_nir_claim`, :func:`platform_resolution_coupling`,
   :func:`platform_given`, :func:`metadata_redundancy`;
+* :mod:`.domain_probe` — can the domain be read off the pixels? A linear probe on global image
+  statistics (:func:`domain_probe`, :func:`probe_synthetic`): the measurement of the synthetic
+  generator's domain-ambiguity knob;
 * :mod:`.contrast` — Fig. 1 (a): :func:`target_contrast` / :func:`contrast_table` of targets against
   their background ring, on real SIRST-V2 samples (:func:`auxdet.data.sirst.sirst_v2_samples`) or
   :func:`synthetic_contrast_samples`.
@@ -40,6 +43,7 @@ from auxdet.analysis.distributions import (
     target_area_summary,
     target_size_distribution,
 )
+from auxdet.analysis.domain_probe import FEATURES, domain_probe, image_statistics, probe_synthetic
 from auxdet.analysis.metadata_table import (
     COLUMNS,
     SYNTHETIC_FUNCTION,
@@ -52,6 +56,7 @@ from auxdet.analysis.metadata_table import (
 __all__ = [
     "COLUMNS",
     "CONTRAST_COLUMNS",
+    "FEATURES",
     "PAPER_SPACE_NIR_PERCENT",
     "SIZE_CLASSES",
     "SIZE_THRESHOLDS",
@@ -60,6 +65,9 @@ __all__ = [
     "SpaceNIRClaim",
     "SyntheticUnavailable",
     "contrast_table",
+    "domain_probe",
+    "image_statistics",
+    "probe_synthetic",
     "load_metadata_table",
     "metadata_redundancy",
     "ordered",
