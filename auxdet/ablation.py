@@ -299,7 +299,7 @@ class AblationSetup:
         from auxdet.data.synthetic import generate_dataset
 
         return generate_dataset(out_dir, self.num_images, seed=self.data_seed, max_size=self.image_size,
-                                min_target_scale=self.min_target_scale, progress=progress)
+                                min_target_scale=self.min_target_scale, progress=progress, overwrite=True)
 
 
 #: the committed (full) measured ablations: the demo's data (1200 images of 128 px, native-size targets), batch 4

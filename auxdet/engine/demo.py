@@ -66,11 +66,12 @@ QUICK = DemoPlan(num_images=40, image_size=64, input_size=64, max_epochs=2, batc
 
 
 def demo_data(plan: DemoPlan, out_dir: str | os.PathLike, seed: int = 0, *, progress: bool = True) -> Path:
-    """The synthetic dataset of a plan (generated once, reused while its parameters match); its root."""
+    """The synthetic dataset of a plan (generated once, reused while its parameters match, else replaced
+    — never files the user put there); its root."""
     from auxdet.data.synthetic import generate_dataset
 
     return generate_dataset(out_dir, plan.num_images, seed=seed, max_size=plan.image_size,
-                            min_target_scale=plan.min_target_scale, progress=progress)
+                            min_target_scale=plan.min_target_scale, progress=progress, overwrite=True)
 
 
 def demo_options(plan: DemoPlan, data_root: str | os.PathLike, *, num_workers: int = 0) -> dict[str, Any]:
