@@ -23,7 +23,8 @@ from mmdet.registry import DATASETS
 from mmengine.fileio import list_from_file
 from tqdm import tqdm
 
-from auxdet.data.voc_io import parse_voc_xml
+from auxdet.data.box_checks import fit_boxes_to_image
+from auxdet.data.voc_io import VOCFormatError, parse_voc_xml
 from auxdet.metadata import MetadataError, Vocabulary
 
 __all__ = ["METAINFO", "VOCMetaDataset", "boxes_to_instances", "check_image_files"]
@@ -121,6 +122,9 @@ class VOCMetaDataset(XMLDataset):
             raise FileNotFoundError(f"split file not found: '{self.ann_file}'")
         self.cat2label = {c: i for i, c in enumerate(self._metainfo["classes"])}
         ids = [i.strip() for i in list_from_file(self.ann_file, backend_args=self.backend_args) if i.strip()]
+        if not ids:
+            raise VOCFormatError(f"split file '{self.ann_file}' lists no images (one image id per line); check "
+                                 "the dataset's data_root / ann_file")
         ann_dir, img_dir = self._ann_dir(), self.data_prefix.get("img", "")
         data_list = []
         for img_id in tqdm(
@@ -153,6 +157,8 @@ class VOCMetaDataset(XMLDataset):
             meta = self.vocabulary.parse(
                 meta.platform, meta.band, defaults["width"], defaults["height"], img_path
             )
+            rec.boxes = fit_boxes_to_image(rec.boxes, meta.width, meta.height,
+                                           f"annotation '{xml_path}' (size of image '{img_path}')")
         ignore = rec.difficult.copy()
         min_size = self.bbox_min_size
         if min_size is not None and len(rec.boxes):
@@ -171,10 +177,12 @@ def image_size(path: str | Path) -> tuple[int, int]:
     """``(width, height)`` from an image file's header (no decoding)."""
     from PIL import Image, UnidentifiedImageError
 
+    from auxdet.data.loading import IRImageError
+
     try:
         with Image.open(path) as im:
             return int(im.width), int(im.height)
     except FileNotFoundError:
         raise FileNotFoundError(f"image file not found: '{path}'") from None
-    except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"cannot read the size of image '{path}': {e}") from None
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
+        raise IRImageError(f"cannot read the size of image '{path}': {e}") from None
