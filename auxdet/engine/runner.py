@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ from mmengine.runner import Runner
 
 import auxdet.engine.hooks  # noqa: F401  (registers the hooks)
 from auxdet.engine.checkpoint import CheckpointError, check_compatible, load_checkpoint_file
+from auxdet.engine.run_checks import check_config_dump, is_main_rank, new_test_dir
+from auxdet.fileio import atomic_write_csv
+from auxdet.locks import work_dir_lock
 from auxdet.models.detector import CONFIG_DIR, ConfigError, config_names, config_path
 from auxdet.models.detector import load_config as read_config
 
@@ -169,6 +173,9 @@ def load_config(
 
     # auxdet's hooks
     hooks = list(cfg.get("custom_hooks") or [])
+    for hook in hooks:  # --no-progress wins over a progress hook the config lists itself
+        if not progress_bar and _has_hook([hook], "TqdmProgressHook"):
+            hook["enabled"] = False
     for hook in AUXDET_HOOKS:
         if hook["type"] == "TqdmProgressHook" and not progress_bar:
             continue
@@ -253,10 +260,15 @@ def build_runner(cfg: Config) -> Runner:
 
 
 def train(config: str | os.PathLike | Config, **kwargs: Any) -> Runner:
-    """Train ``config`` (keyword arguments as :func:`load_config`); returns the finished runner."""
+    """Train ``config`` (keyword arguments as :func:`load_config`); returns the finished runner.
+
+    The work dir is locked for the run (:func:`auxdet.locks.work_dir_lock`): a second training in it
+    is refused while this one runs; the lock of a run that died is taken over.
+    """
     cfg = config if isinstance(config, Config) else load_config(config, **kwargs)
-    runner = build_runner(cfg)
-    runner.train()
+    with work_dir_lock(cfg.work_dir) if is_main_rank(cfg) else nullcontext():
+        runner = build_runner(cfg)
+        runner.train()
     return runner
 
 
@@ -273,7 +285,7 @@ def write_test_results(runner: Runner, metrics: Mapping[str, float], out: str | 
             break
     if table is None:
         table = pd.DataFrame({"metric": list(metrics), "value": [float(v) for v in metrics.values()]})
-    table.to_csv(out, index=False)
+    atomic_write_csv(out, table, index=False)
     return out
 
 
@@ -286,16 +298,22 @@ def test(
     out: str | os.PathLike | None = None,
     launcher: str = "none",
 ) -> dict[str, float]:
-    """Evaluate ``checkpoint`` on the config's test set; returns the metrics (optionally ``out`` CSV)."""
+    """Evaluate ``checkpoint`` on the config's test set; returns the metrics (optionally ``out`` CSV).
+
+    Logs and the config dump go to ``work_dir``, by default a new ``test-<time>`` folder beside the
+    checkpoint: never over the training's recorded config (:func:`auxdet.engine.run_checks.check_config_dump`).
+    """
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
         raise FileNotFoundError(f"checkpoint '{checkpoint}' not found")
     if checkpoint.stat().st_size == 0:
         raise CheckpointError(f"checkpoint '{checkpoint}' is empty")
-    # default work dir: beside the checkpoint (mmengine adds a timestamped log folder)
     cfg = load_config(config, work_dir=work_dir or checkpoint.parent, cfg_options=cfg_options,
                       launcher=launcher, load_from=checkpoint, progress_bar=False)
     cfg.resume = False
+    if work_dir is None:
+        cfg.work_dir = str(new_test_dir(checkpoint.parent))
+    check_config_dump(cfg)
     runner = build_runner(cfg)
     # the architecture check before the (lazily built) test data: a wrong checkpoint fails fast
     check_compatible(runner.model, load_checkpoint_file(checkpoint), source=f"checkpoint '{checkpoint}'")
