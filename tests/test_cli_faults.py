@@ -403,6 +403,38 @@ def test_sigterm_and_sigkill_during_synth_lose_nothing(tmp_path: Path, capsys: p
     assert _temporaries(tmp_path, "synth") == [] and _snapshot(out) == before
 
 
+def _spawned_children() -> list[int]:
+    """This process's ``multiprocessing`` spawn workers that are still running."""
+    pids = []
+    for task in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        for pid in task.read_text().split():
+            try:
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    pids.append(int(pid))
+            except OSError:
+                pass
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to list child processes")
+def test_sigterm_stops_side_by_side_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``auxdet demo`` trains in worker processes: a SIGTERM must stop them, not wait minutes for them."""
+    import multiprocessing.connection
+    import threading
+
+    from auxdet.cli_errors import Terminated, sigterm_raises
+    from auxdet.engine.parallel import side_by_side
+
+    before = set(_spawned_children())
+    timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGTERM))
+    t0 = time.monotonic()
+    with pytest.raises(Terminated), sigterm_raises():
+        timer.start()
+        side_by_side(multiprocessing.connection.wait, [dict(object_list=[], timeout=300)] * 2, processes=2)
+    assert time.monotonic() - t0 < 60
+    _wait_for(lambda: not (set(_spawned_children()) - before), timeout=30)
+
+
 @pytest.mark.parametrize("command,target,expect,forbid", [
     ("train", "auxdet.engine.runner.train", "resume training with: auxdet train", None),
     ("test", "auxdet.engine.runner.test", "no results were written", "resume"),
