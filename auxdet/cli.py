@@ -284,6 +284,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from auxdet.data.synthetic import generate_dataset
 
+    check_output_dir(Path(args.out_dir).expanduser().absolute().parent, "OUT_DIR's parent folder")
     root = generate_dataset(args.out_dir, args.num_images, seed=args.seed, scale=args.scale, progress=True,
                             max_size=args.max_size, size=args.size, min_target_scale=args.min_target_scale,
                             overwrite=args.overwrite)
