@@ -44,6 +44,8 @@ from auxdet.cli_checks import (
     positive_float,
     positive_int,
 )
+from auxdet.cli_checks import nonneg_int as _nonneg_int
+from auxdet.cli_checks import unit_interval as _score
 from auxdet.cli_errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -62,26 +64,6 @@ from auxdet.cli_errors import (
 __all__ = ["build_parser", "is_user_error", "main"]
 
 EXIT_TRAINING_FAILED = EXIT_FAILED
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
-    return v
-
-
-def _score(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {v}")
-    return v
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,8 @@ mistake in an output path or a device costs a second, not a finished evaluation:
 * :func:`check_tile_options` — ``--overlap`` only with ``--tile`` (it has no meaning without tiles);
 * :func:`check_checkpoint_file` — a checkpoint exists, is not empty and looks like a torch file (a
   cheap header test; the full check happens when it loads);
-* :func:`positive_int` / :func:`positive_float` — argparse types for sizes and counts;
+* :func:`positive_int` / :func:`nonneg_int` / :func:`positive_float` / :func:`unit_interval` — argparse
+  types for counts, sizes and scores;
 * :func:`note` — a one-line ``auxdet: note: …`` on stderr.
 """
 
@@ -20,7 +21,9 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from auxdet.errors import UserError
 
@@ -31,8 +34,10 @@ __all__ = [
     "check_output_file",
     "check_tile_options",
     "note",
+    "nonneg_int",
     "positive_float",
     "positive_int",
+    "unit_interval",
 ]
 
 
@@ -41,26 +46,34 @@ def note(message: str) -> None:
     print(f"auxdet: note: {message}", file=sys.stderr, flush=True)
 
 
+def _number(text: str, cast: type, valid: Callable[[float], bool], expected: str) -> Any:
+    try:
+        v = cast(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if not valid(v):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+    return v
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer ≥ 1."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (≥ 1), got {v}")
-    return v
+    return _number(text, int, lambda v: v >= 1, "a positive integer (≥ 1)")
+
+
+def nonneg_int(text: str) -> int:
+    """argparse type: an integer ≥ 0."""
+    return _number(text, int, lambda v: v >= 0, "a non-negative integer")
 
 
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not 0.0 < v < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number (> 0), got {text}")
-    return v
+    return _number(text, float, lambda v: 0.0 < v < float("inf"), "a positive number (> 0)")
+
+
+def unit_interval(text: str) -> float:
+    """argparse type: a number in [0, 1] (scores, IoU thresholds)."""
+    return _number(text, float, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
 
 
 def _nearest_existing(path: Path) -> Path:

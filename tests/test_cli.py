@@ -21,23 +21,10 @@ BASELINE = "cpu_tiny/cascade_rpn_r18_tiny_synthetic"
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _save_untrained(config: str, path: Path) -> Path:
-    from mmdet.registry import MODELS
-    from mmengine.registry import init_default_scope
-
-    from auxdet.engine.runner import load_config
-
-    cfg = load_config(config, progress_bar=False)
-    init_default_scope("mmdet")
-    model = MODELS.build(cfg.model)
-    torch.save({"meta": {"dataset_meta": {"classes": ("Target",)}}, "state_dict": model.state_dict()}, path)
-    return path
-
-
 @pytest.fixture(scope="module")
-def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def ckpts(tmp_path_factory: pytest.TempPathFactory, save_untrained) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("ckpt")
-    return {"auxdet": _save_untrained(AUXDET, d / "auxdet.pth"), "baseline": _save_untrained(BASELINE, d / "base.pth")}
+    return {"auxdet": save_untrained(AUXDET, d / "auxdet.pth"), "baseline": save_untrained(BASELINE, d / "base.pth")}
 
 
 @pytest.fixture(scope="module")

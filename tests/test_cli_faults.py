@@ -58,22 +58,9 @@ def _snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _save_untrained(config: str, path: Path) -> Path:
-    from mmdet.registry import MODELS
-    from mmengine.registry import init_default_scope
-
-    from auxdet.engine.runner import load_config
-
-    cfg = load_config(config, progress_bar=False)
-    init_default_scope("mmdet")
-    model = MODELS.build(cfg.model)
-    torch.save({"meta": {"dataset_meta": {"classes": ("Target",)}}, "state_dict": model.state_dict()}, path)
-    return path
-
-
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _save_untrained(AUXDET, tmp_path_factory.mktemp("ckpt") / "auxdet.pth")
+def ckpt(tmp_path_factory: pytest.TempPathFactory, save_untrained: Callable[[str, Path], Path]) -> Path:
+    return save_untrained(AUXDET, tmp_path_factory.mktemp("ckpt") / "auxdet.pth")
 
 
 @pytest.fixture(scope="module")
@@ -583,7 +570,7 @@ def test_predict_names_outputs_per_input_path(tmp_path: Path, ckpt: Path, image:
 
 
 def test_smaller_items(tmp_path: Path, ckpt: Path, image: Path, monkeypatch: pytest.MonkeyPatch,
-                       capsys: pytest.CaptureFixture[str]) -> None:
+                       capsys: pytest.CaptureFixture[str], save_untrained: Callable[[str, Path], Path]) -> None:
     from auxdet.engine.runner import load_config
 
     # --no-progress wins over a progress hook listed in the config
@@ -599,7 +586,7 @@ def test_smaller_items(tmp_path: Path, ckpt: Path, image: Path, monkeypatch: pyt
     code, _, err = _cli(["train", AUXDET, "--work-dir", tmp_path / "w", "--resume"], capsys)
     assert code == 130 and "no checkpoint to resume from" in err
     # the counterfactual table of a model without metadata comes with a note
-    base = _save_untrained(NO_META, tmp_path / "base.pth")
+    base = save_untrained(NO_META, tmp_path / "base.pth")
     code, out, err = _cli(["predict", NO_META, base, image, "--platform", "Air", "--band", "LWIR", "--out-dir",
                            tmp_path / "cf", "--counterfactual"], capsys)
     assert code == 0 and "does not use metadata" in err, err
