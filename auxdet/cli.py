@@ -36,6 +36,7 @@ from typing import Any
 
 from auxdet.cli_checks import (
     check_checkpoint_file,
+    check_config_file,
     check_device,
     check_output_dir,
     check_output_file,
@@ -200,6 +201,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     for path in (args.checkpoint, *args.images):
         if not Path(path).is_file():
             kind = "checkpoint" if path == args.checkpoint else "image"
+            if Path(path).is_dir():
+                raise IsADirectoryError(f"{kind} '{path}' is a folder; give files (e.g. {Path(path) / '*.png'})")
             raise FileNotFoundError(f"{kind} '{path}' not found")
     check_checkpoint_file(args.checkpoint)
     check_tile_options(args.tile, args.overlap)
@@ -289,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with sigterm_raises(), auxdet_warnings():
+            if getattr(args, "config", None):  # config errors first, before anything else is read
+                check_config_file(args.config)
             return int(args.func(args) or 0)
     except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM (Terminated): cleanup has run
         terminated = isinstance(err, Terminated)

@@ -8,6 +8,7 @@ mistake in an output path or a device costs a second, not a finished evaluation:
   and (probed by creating a temporary file) writable;
 * :func:`check_device` — ``cpu``, ``cuda``, ``cuda:N`` with CUDA present and ``N`` < the GPU count;
 * :func:`check_tile_options` — ``--overlap`` only with ``--tile`` (it has no meaning without tiles);
+* :func:`check_config_file` — the config resolves and is valid Python (a syntax error names the file and line);
 * :func:`check_checkpoint_file` — a checkpoint exists, is not empty and looks like a torch file (a
   cheap header test; the full check happens when it loads);
 * :func:`positive_int` / :func:`nonneg_int` / :func:`positive_float` / :func:`unit_interval` — argparse
@@ -18,6 +19,7 @@ mistake in an output path or a device costs a second, not a finished evaluation:
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import sys
 import tempfile
@@ -29,6 +31,7 @@ from auxdet.errors import UserError
 
 __all__ = [
     "check_checkpoint_file",
+    "check_config_file",
     "check_device",
     "check_output_dir",
     "check_output_file",
@@ -150,6 +153,20 @@ def check_device(device: str) -> str:
             raise UserError(f"--device '{device}': the '{dev.type}' backend is not available here "
                             "(valid: cpu, cuda, cuda:N)")
     return device
+
+
+def check_config_file(config: str | os.PathLike) -> Path:
+    """The config file of ``config`` (a path or a name, see ``resolve_config``), checked to parse as Python."""
+    from auxdet.engine.runner import resolve_config
+
+    path = resolve_config(config)
+    try:
+        ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as err:
+        raise UserError(f"config '{path}' line {err.lineno}: Python syntax error ({err.msg})") from None
+    except UnicodeDecodeError:
+        raise UserError(f"config '{path}' is not a text (UTF-8) Python file") from None
+    return path
 
 
 def check_checkpoint_file(path: str | os.PathLike, what: str = "checkpoint") -> Path:

@@ -4,8 +4,8 @@
 code   meaning
 =====  ==================================================================================================
 0      success
-1      the run failed: a NaN/Inf loss stopped training, or an unexpected internal error (one line naming
-       the exception; ``AUXDET_DEBUG=1`` shows the traceback)
+1      the run failed: a NaN/Inf loss stopped training, or an unexpected error (one line naming the
+       exception, e.g. a config key the model does not take; ``AUXDET_DEBUG=1`` shows the traceback)
 2      a user error — bad option, file, value, output path, busy work dir — found before *or* after the
        expensive work: ``auxdet: error: …`` names the file / field / value and what is valid
 130    interrupted by Ctrl-C (SIGINT)
@@ -114,8 +114,8 @@ def describe_error(err: BaseException) -> tuple[int, str]:
     if isinstance(err, MemoryError):
         return EXIT_FAILED, ("auxdet: error: out of memory — use smaller inputs (e.g. predict --tile SIZE, "
                              "a smaller batch size) or a machine with more memory")
-    return EXIT_FAILED, (f"auxdet: internal error: {type(err).__name__}: {one_line(err)} "
-                         "(AUXDET_DEBUG=1 shows the traceback; please report it)")
+    return EXIT_FAILED, (f"auxdet: unexpected error: {type(err).__name__}: {one_line(err)} (if your config or "
+                         "options do not explain it, please report it; AUXDET_DEBUG=1 shows the traceback)")
 
 
 def interrupt_message(args: argparse.Namespace | None, terminated: bool) -> str:

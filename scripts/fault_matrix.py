@@ -84,7 +84,7 @@ class Matrix:
         _, err = proc.communicate(timeout=timeout)
         lines = [x for x in err.splitlines() if x.strip() and x.startswith("auxdet")]
         first = next((x for x in lines if x.startswith(("auxdet: error", "auxdet: terminated", "auxdet: interrupted",
-                                                          "auxdet: internal", "auxdet: training stopped"))),
+                                                          "auxdet: unexpected", "auxdet: training stopped"))),
                      lines[0] if lines else "")
         res = Result(case, proc.returncode, first, "Traceback" in err, _hash_tree(keep) == before, expect,
                      needle is None or needle in err)
@@ -212,6 +212,12 @@ class Matrix:
         self.run("train --launcher ssh", self.cmd("train", CONFIG, "--launcher", "ssh"), [], {2})
         self.run("unknown sub-command", self.cmd("tran", CONFIG), [], {2})
         self.run("unknown config", self.cmd("train", "no_such_config"), [], {2})
+        (w / "broken.py").write_text("model = dict(neck=dict(\n")
+        self.run("config with a syntax error", self.cmd("train", w / "broken.py"), [w / "broken.py"], {2})
+        self.run("a folder as image", self.predict_cmd(self.ckpt, w / "data"), [], {2})
+        self.run("unknown key in --cfg-options", self.cmd("train", CONFIG, "--work-dir", w / "t1", "--no-progress",
+                                                          "--cfg-options", "model.neck.nonsense=1",
+                                                          *self.tiny_options(w / "data")), [], {1})
 
     def outputs(self) -> None:
         w = self.work

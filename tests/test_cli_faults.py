@@ -210,6 +210,12 @@ def _no_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
 
 
+def _broken_config(tmp: Path) -> Path:
+    path = tmp / "broken.py"
+    path.write_text("_base_ = ['cpu_tiny/auxdet_r18_tiny_synthetic.py']\nmodel = dict(neck=dict(\n")
+    return path
+
+
 BAD_OPTIONS: dict[str, tuple[Callable[[Path, Path, Path], list[str]], tuple[str, ...]]] = {
     "synth --num-images 0": (lambda t, c, i: ["synth", t / "s", "--num-images", "0"], ("--num-images", "positive")),
     "synth --scale 10": (lambda t, c, i: ["synth", t / "s", "--num-images", "2", "--scale", "10"],
@@ -223,6 +229,9 @@ BAD_OPTIONS: dict[str, tuple[Callable[[Path, Path, Path], list[str]], tuple[str,
                                  ("--overlap 999", "--tile")),
     "--score-thr out of range": (lambda t, c, i: _predict(c, i, "--score-thr", "1.5"), ("--score-thr", "[0, 1]")),
     "unknown sub-command": (lambda t, c, i: ["tran", "x"], ("invalid choice", "train")),
+    "config with a syntax error": (lambda t, c, i: ["train", _broken_config(t), "--work-dir", t / "w"],
+                                   ("broken.py", "line 2", "syntax error")),
+    "a folder as image": (lambda t, c, i: _predict(c, i.parent), ("is a folder",)),
     "--cfg-options without =": (lambda t, c, i: ["train", AUXDET, "--work-dir", t / "w", "--cfg-options", "lr"],
                                 ("KEY=VALUE",)),
 }
@@ -598,5 +607,5 @@ def test_unexpected_errors_are_one_line_with_exit_code_1(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(runner_mod, "train", lambda cfg: [][1])
     code, _, err = _cli(["train", AUXDET, "--work-dir", tmp_path / "w"], capsys)
-    assert code == 1 and err.startswith("auxdet: internal error: IndexError") and "AUXDET_DEBUG" in err
+    assert code == 1 and err.startswith("auxdet: unexpected error: IndexError") and "AUXDET_DEBUG" in err
     assert code in ALLOWED_CODES and len(err.splitlines()) == 1
