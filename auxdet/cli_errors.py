@@ -142,14 +142,21 @@ def interrupt_message(args: argparse.Namespace | None, terminated: bool) -> str:
 def sigterm_raises() -> Iterator[None]:
     """While active, SIGTERM raises :class:`Terminated` in the main thread (a second SIGTERM kills at once).
 
-    Does nothing outside the main thread (where Python cannot install signal handlers).
+    Processes forked meanwhile (evaluation pools, DataLoader workers) inherit the handler but keep the
+    default behaviour (they end at once, as their parent expects when it terminates them). Does nothing
+    outside the main thread (where Python cannot install signal handlers).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
+    owner = os.getpid()
+
     def handler(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # cleanup runs once; a second SIGTERM ends it now
+        if os.getpid() != owner:  # a forked worker (multiprocessing pool, DataLoader): die as by default
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, handler)

@@ -431,6 +431,22 @@ def test_sigterm_stops_side_by_side_workers(monkeypatch: pytest.MonkeyPatch) -> 
     _wait_for(lambda: not (set(_spawned_children()) - before), timeout=30)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="fork")
+def test_forked_workers_keep_the_default_sigterm() -> None:
+    """Evaluation pools / DataLoader workers forked under the CLI end quietly when their parent terminates them."""
+    import multiprocessing as mp
+
+    from auxdet.cli_errors import sigterm_raises
+
+    with sigterm_raises():
+        child = mp.get_context("fork").Process(target=time.sleep, args=(60,))
+        child.start()
+        time.sleep(0.5)
+        child.terminate()
+        child.join(30)
+    assert child.exitcode == -signal.SIGTERM  # not a Terminated traceback (exit code 1)
+
+
 @pytest.mark.parametrize("command,target,expect,forbid", [
     ("train", "auxdet.engine.runner.train", "resume training with: auxdet train", None),
     ("test", "auxdet.engine.runner.test", "no results were written", "resume"),
