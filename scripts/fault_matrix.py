@@ -9,7 +9,7 @@ output folders before; they are hashed before and after.
 
     python scripts/fault_matrix.py [--work DIR] [--only SUBSTRING] [--markdown]
 
-Takes a few minutes on 2 CPU cores (two tiny trainings, one 96-Mpx tiled prediction). The read-only
+Takes about 15 minutes on 2 busy CPU cores (52 cases: tiny trainings, a 96-Mpx tiled prediction, a demo). The read-only
 cases run the CLI as user ``nobody`` (``setpriv``) when started as root, for whom nothing is read-only.
 """
 
