@@ -2,6 +2,10 @@
 
 import sys
 
-from auxdet.cli import main
+try:
+    from auxdet.cli import main
+except KeyboardInterrupt:  # Ctrl-C while the libraries load: nothing started yet
+    print("auxdet: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,23 @@ def _seed() -> None:
 
     torch.manual_seed(0)
     np.random.seed(0)
+
+
+@pytest.fixture(scope="session")
+def save_untrained() -> Callable[[str, Path], Path]:
+    """``save_untrained(config, path)``: an untrained model of ``config`` saved as a checkpoint; returns ``path``."""
+
+    def save(config: str, path: Path) -> Path:
+        import torch
+        from mmdet.registry import MODELS
+        from mmengine.registry import init_default_scope
+
+        from auxdet.engine.runner import load_config
+
+        cfg = load_config(config, progress_bar=False)
+        init_default_scope("mmdet")
+        model = MODELS.build(cfg.model)
+        torch.save({"meta": {"dataset_meta": {"classes": ("Target",)}}, "state_dict": model.state_dict()}, path)
+        return path
+
+    return save

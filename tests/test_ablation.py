@@ -171,7 +171,7 @@ def test_measured_vs_paper_bars_and_smoke_title() -> None:
 # ----------------------------------------------------------------------------- registry
 def _config_value(key: str, name: str) -> Any:
     """``<name> = ...`` of auxdet/configs/ablations/<key>.py, read without mmengine (``None`` if absent)."""
-    from auxdet.engine.runner import CONFIG_ROOT
+    from auxdet.engine.config import CONFIG_DIR as CONFIG_ROOT
 
     tree = ast.parse((CONFIG_ROOT / "ablations" / f"{key}.py").read_text())
     for node in tree.body:
@@ -186,7 +186,7 @@ def _paper_neck_overrides(key: str) -> dict[str, Any]:
 
 
 def test_registry_covers_the_paper_ablation_configs_with_the_same_switches() -> None:
-    from auxdet.engine.runner import list_configs
+    from auxdet.engine.config import config_names as list_configs
 
     paper_keys = {c.split("/", 1)[1] for c in list_configs() if re.fullmatch(r"ablations/tab[2-7]_\w+", c)}
     assert set(R.ABLATIONS) == paper_keys

@@ -13,7 +13,7 @@ import torch
 
 from auxdet.cli import build_parser, is_user_error, main
 from auxdet.engine.checkpoint import CheckpointMismatchError
-from auxdet.engine.runner import ConfigError, resolve_config
+from auxdet.engine.config import ConfigError, config_path
 from auxdet.metadata import MetadataError
 
 AUXDET = "cpu_tiny/auxdet_r18_tiny_synthetic"
@@ -21,23 +21,10 @@ BASELINE = "cpu_tiny/cascade_rpn_r18_tiny_synthetic"
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _save_untrained(config: str, path: Path) -> Path:
-    from mmdet.registry import MODELS
-    from mmengine.registry import init_default_scope
-
-    from auxdet.engine.runner import load_config
-
-    cfg = load_config(config, progress_bar=False)
-    init_default_scope("mmdet")
-    model = MODELS.build(cfg.model)
-    torch.save({"meta": {"dataset_meta": {"classes": ("Target",)}}, "state_dict": model.state_dict()}, path)
-    return path
-
-
 @pytest.fixture(scope="module")
-def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def ckpts(tmp_path_factory: pytest.TempPathFactory, save_untrained) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("ckpt")
-    return {"auxdet": _save_untrained(AUXDET, d / "auxdet.pth"), "baseline": _save_untrained(BASELINE, d / "base.pth")}
+    return {"auxdet": save_untrained(AUXDET, d / "auxdet.pth"), "baseline": save_untrained(BASELINE, d / "base.pth")}
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +51,11 @@ def _assert_one_line(code: int, err: str, *needles: str) -> None:
 
 
 def test_config_resolves_by_path_name_and_stem() -> None:
-    path = resolve_config(AUXDET)
+    path = config_path(AUXDET)
     assert path.is_file() and path.suffix == ".py"
-    assert resolve_config(AUXDET + ".py") == path == resolve_config("auxdet_r18_tiny_synthetic") == resolve_config(path)
+    assert config_path(AUXDET + ".py") == path == config_path("auxdet_r18_tiny_synthetic") == config_path(path)
     with pytest.raises(ConfigError, match="available"):
-        resolve_config("no_such_config")
+        config_path("no_such_config")
 
 
 def test_missing_config(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -264,15 +264,21 @@ def test_dataset_layout_loads_back(tmp_path):
     pd.testing.assert_frame_equal(table, plain)
 
 
-def test_identical_dataset_is_reused_and_changed_params_regenerate(tmp_path):
+def test_identical_dataset_is_reused_and_changed_params_regenerate_with_overwrite(tmp_path):
     out = tmp_path / "synth"
     generate_dataset(out, 6, seed=0, size=48, progress=False)
     marker = out / "PNGImages" / "marker"
     marker.write_text("x")
     generate_dataset(out, 6, seed=0, size=48, progress=False)
     assert marker.exists()  # reused, not rewritten
-    generate_dataset(out, 6, seed=1, size=48, progress=False)
-    assert not marker.exists() and json.loads((out / "manifest.json").read_text())["params"]["seed"] == 1
+    with pytest.raises(FileExistsError, match="other settings .seed 0 → 1.*overwrite"):
+        generate_dataset(out, 6, seed=1, size=48, progress=False)
+    with pytest.raises(FileExistsError, match="did not write .PNGImages/marker"):  # a file the user put there
+        generate_dataset(out, 6, seed=1, size=48, progress=False, overwrite=True)
+    assert marker.exists() and json.loads((out / "manifest.json").read_text())["params"]["seed"] == 0
+    marker.unlink()
+    generate_dataset(out, 6, seed=1, size=48, progress=False, overwrite=True)
+    assert json.loads((out / "manifest.json").read_text())["params"]["seed"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["synth"]  # no temporary siblings left
 
 
@@ -291,11 +297,9 @@ def test_partial_run_never_replaces_a_good_dataset(tmp_path, monkeypatch):
             raise RuntimeError("simulated crash mid-generation")
         return real(index, seed, config)
 
-    from auxdet.data.synthetic import dataset as synthetic_dataset  # the writer's own reference
-
-    monkeypatch.setattr(synthetic_dataset, "generate_sample", failing)
+    monkeypatch.setattr(synthetic.dataset, "generate_sample", failing)  # the name dataset.py calls
     with pytest.raises(RuntimeError, match="simulated crash"):
-        generate_dataset(out, 6, seed=1, size=48, progress=False)
+        generate_dataset(out, 6, seed=1, size=48, progress=False, overwrite=True)
     assert snapshot() == before  # every file of the good dataset untouched
     assert json.loads((out / "manifest.json").read_text())["params"]["seed"] == 0
     assert [p.name for p in tmp_path.iterdir()] == ["synth"]

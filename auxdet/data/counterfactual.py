@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COUNTERFACTUALS", "SWAP", "apply_counterfactual", "swap_domain"]
+__all__ = ["COUNTERFACTUALS", "SWAP", "apply_counterfactual", "check_counterfactual", "swap_domain"]
 
 COUNTERFACTUALS: tuple[str, ...] = ("true", "swap", "shuffle")
 #: The domain whose rule flips each domain's rule (see the rules table of :mod:`auxdet.data.synthetic`).
@@ -42,6 +42,19 @@ def swap_domain(platform: str, band: str) -> tuple[str, str]:
         raise ValueError(f"no swap partner for domain {key!r}; valid: {sorted(SWAP)}")
     p, b = SWAP[key].split("/")
     return p, b
+
+
+def check_counterfactual(spec: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Validate a dataset's ``metadata_counterfactual`` option (``None`` or ``'true'``: no intervention)."""
+    if spec is None:
+        return None
+    if not isinstance(spec, Mapping) or set(spec) - {"mode", "seed"} or "mode" not in spec:
+        raise ValueError(f"metadata_counterfactual must be None or dict(mode=..., seed=0), got {spec!r}; "
+                         f"valid modes: {list(COUNTERFACTUALS)}")
+    mode = spec["mode"]
+    if mode not in COUNTERFACTUALS:
+        raise ValueError(f"unknown metadata counterfactual {mode!r}; valid: {list(COUNTERFACTUALS)}")
+    return None if mode == "true" else {"mode": mode, "seed": int(spec.get("seed", 0))}
 
 
 def apply_counterfactual(infos: Sequence[Mapping[str, Any]], mode: str, seed: int = 0) -> list[dict[str, Any]]:

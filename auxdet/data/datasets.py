@@ -22,7 +22,9 @@ from mmdet.datasets import XMLDataset
 from mmdet.registry import DATASETS
 from tqdm import tqdm
 
-from auxdet.data.voc_io import parse_voc_xml, read_split
+from auxdet.data.box_checks import fit_boxes_to_image
+from auxdet.data.counterfactual import apply_counterfactual, check_counterfactual
+from auxdet.data.voc_io import VOCFormatError, parse_voc_xml, read_split
 from auxdet.metadata import MetadataError, Vocabulary
 
 __all__ = ["METAINFO", "VOCMetaDataset", "boxes_to_instances", "check_image_files"]
@@ -73,6 +75,9 @@ class VOCMetaDataset(XMLDataset):
             ``None`` (default): a missing ``<view>``/``<band_type>`` is an error.
         size_from_image: take width/height from the image file's header instead of ``<size>``.
         check_files: raise at construction if an image file listed in the split is missing.
+        metadata_counterfactual: ``None``, or ``dict(mode='swap' | 'shuffle', seed=0)``: show the model other
+            metadata than the images' own (:mod:`auxdet.data.counterfactual`; a test-time intervention —
+            the true platform/band stay in ``true_platform``/``true_band`` for grouping the results).
         **kwargs: mmdet ``XMLDataset`` / ``BaseDetDataset`` arguments (pipeline, test_mode, filter_cfg, …).
     """
 
@@ -89,9 +94,11 @@ class VOCMetaDataset(XMLDataset):
         meta_defaults: Mapping[str, Any] | None = None,
         size_from_image: bool = False,
         check_files: bool = True,
+        metadata_counterfactual: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         self.vocabulary = Vocabulary.from_config(vocabulary)
+        self.metadata_counterfactual = check_counterfactual(metadata_counterfactual)
         self.img_suffix = img_suffix
         self.meta_defaults = dict(meta_defaults or {})
         self.size_from_image = size_from_image
@@ -117,6 +124,9 @@ class VOCMetaDataset(XMLDataset):
     def load_data_list(self) -> list[dict]:
         """One ``data_info`` per id of ``ann_file`` (parsing and validating its XML)."""
         ids = read_split(self.ann_file)
+        if not ids:
+            raise VOCFormatError(f"split file '{self.ann_file}' lists no images (one image id per line); check "
+                                 "the dataset's data_root / ann_file")
         self.cat2label = {c: i for i, c in enumerate(self._metainfo["classes"])}
         ann_dir, img_dir = self._ann_dir(), self.data_prefix.get("img", "")
         data_list = []
@@ -131,6 +141,8 @@ class VOCMetaDataset(XMLDataset):
             data_list.append(self.parse_data_info(info))
         if self.check_files:
             check_image_files(data_list, self.ann_file)
+        if self.metadata_counterfactual is not None:
+            data_list = apply_counterfactual(data_list, **self.metadata_counterfactual)
         return data_list
 
     def parse_data_info(self, img_info: dict) -> dict:
@@ -150,6 +162,8 @@ class VOCMetaDataset(XMLDataset):
             meta = self.vocabulary.parse(
                 meta.platform, meta.band, defaults["width"], defaults["height"], img_path
             )
+            rec.boxes = fit_boxes_to_image(rec.boxes, meta.width, meta.height,
+                                           f"annotation '{xml_path}' (size of image '{img_path}')")
         ignore = rec.difficult.copy()
         min_size = self.bbox_min_size
         if min_size is not None and len(rec.boxes):
@@ -168,10 +182,12 @@ def image_size(path: str | Path) -> tuple[int, int]:
     """``(width, height)`` from an image file's header (no decoding)."""
     from PIL import Image, UnidentifiedImageError
 
+    from auxdet.data.loading import IRImageError
+
     try:
         with Image.open(path) as im:
             return int(im.width), int(im.height)
     except FileNotFoundError:
         raise FileNotFoundError(f"image file not found: '{path}'") from None
-    except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"cannot read the size of image '{path}': {e}") from None
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
+        raise IRImageError(f"cannot read the size of image '{path}': {e}") from None

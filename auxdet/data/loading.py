@@ -94,7 +94,7 @@ def _decode_pil(buf: bytes, name: str) -> np.ndarray:
             arr = np.array(im)
     except UnidentifiedImageError:
         raise IRImageError(f"cannot decode image '{name}': not a recognised image format") from None
-    except (OSError, SyntaxError, ValueError) as e:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise IRImageError(f"cannot decode image '{name}': {type(e).__name__}: {e}") from None
     if mode.startswith("I;16") and arr.dtype != np.uint16:
         arr = arr.astype(np.uint16)
@@ -109,13 +109,17 @@ def decode_ir_image(
     *,
     scaling: Scaling = "minmax",
     channel_order: Literal["bgr", "rgb"] = "bgr",
+    pillow: bool = False,
 ) -> np.ndarray:
-    """Decode encoded image bytes to ``H×W×3 uint8`` (``name`` is used in error messages)."""
+    """Decode encoded image bytes to ``H×W×3 uint8`` (``name`` is used in error messages).
+
+    ``pillow=True`` decodes every format with Pillow (for images beyond OpenCV's pixel limit).
+    """
     if channel_order not in ("bgr", "rgb"):
         raise ValueError(f"channel_order must be 'bgr' or 'rgb', got {channel_order!r}")
     if not buf:
         raise IRImageError(f"cannot decode image '{name}': the file is empty")
-    kind = next((k for k, sig in _CV2_SIGNATURES.items() if buf.startswith(sig)), None)
+    kind = None if pillow else next((k for k, sig in _CV2_SIGNATURES.items() if buf.startswith(sig)), None)
     if kind is not None:  # OpenCV is authoritative for these (Pillow accepts some truncated PNGs)
         arr = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_UNCHANGED)
         if arr is None:
@@ -142,12 +146,14 @@ def load_ir_image(
     *,
     scaling: Scaling = "minmax",
     channel_order: Literal["bgr", "rgb"] = "bgr",
+    pillow: bool = False,
 ) -> np.ndarray:
     """Load an IR image file of any PNG mode as ``H×W×3 uint8`` (BGR by default; see module docstring)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"image file not found: '{path}'")
-    return decode_ir_image(path.read_bytes(), str(path), scaling=scaling, channel_order=channel_order)
+    return decode_ir_image(path.read_bytes(), str(path), scaling=scaling, channel_order=channel_order,
+                           pillow=pillow)
 
 
 def load_gray(path: str | os.PathLike) -> np.ndarray:

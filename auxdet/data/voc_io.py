@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from auxdet.data.box_checks import fit_boxes_to_image
 from auxdet.fileio import atomic_write_text
 from auxdet.metadata import ImageMeta, MetadataError, Vocabulary
 
@@ -145,6 +146,9 @@ def parse_voc_xml(
 ) -> VOCRecord:
     """Parse one annotation file: metadata (validated by ``vocab``), boxes, names, difficult flags.
 
+    Boxes are checked against the image size (:func:`auxdet.data.box_checks.fit_boxes_to_image`):
+    clipped with a warning when at most 1 px outside, an error naming the file otherwise.
+
     ``defaults`` supplies fields an XML may lack (e.g. ``dict(platform='Land', band='LWIR')`` for
     SIRST-V2); without a default a missing ``<view>``/``<band_type>``/``<size>`` raises
     :class:`MetadataError` naming the file. ``classes`` keeps only objects with those names.
@@ -197,6 +201,7 @@ def parse_voc_xml(
         diff = _text(obj, "difficult")
         difficult.append(diff is not None and int(float(diff)) != 0)
     arr = (np.asarray(boxes, dtype=np.float32) - 1.0).reshape(-1, 4)
+    arr = fit_boxes_to_image(arr, meta.width, meta.height, f"annotation '{path}'")  # clip ≤ 1 px, else raise
     return VOCRecord(path, _text(root, "filename"), meta, arr, names, np.asarray(difficult, dtype=bool))
 
 

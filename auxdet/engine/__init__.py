@@ -39,7 +39,7 @@ from auxdet.engine.hooks import (
     WeightsOnlyCheckpointHook,
 )
 from auxdet.engine.inference import Predictor, counterfactual
-from auxdet.engine.runner import build_runner, load_config, resolve_config, test, train
+from auxdet.engine.runner import build_runner, load_config, test, train
 from auxdet.engine.tiling import Detections, merge_detections, predict_tiled, tile_windows
 
 __all__ = [
@@ -67,7 +67,6 @@ __all__ = [
     "merge_detections",
     "predict_tiled",
     "read_config",
-    "resolve_config",
     "shrink_model_cfg",
     "test",
     "tile_windows",

@@ -135,6 +135,8 @@ def load_checkpoint_file(path: str | os.PathLike, map_location: Any = "cpu") -> 
     path = Path(os.path.expanduser(str(path)))
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint '{path}' not found")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint '{path}' is empty (0 bytes): not a torch checkpoint")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError:
@@ -152,10 +154,9 @@ def load_checkpoint_file(path: str | os.PathLike, map_location: Any = "cpu") -> 
             "If you trust the file, convert it once: python -c \"from auxdet.engine.checkpoint import "
             f"convert_checkpoint; convert_checkpoint('{path}', 'converted.pth', trusted=True)\""
         ) from None
-    except (RuntimeError, EOFError, OSError) as err:
-        raise CheckpointError(
-            f"'{path}' is not a readable torch checkpoint ({str(err).splitlines()[0]})"
-        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]  # EOFError() has no message
+        raise CheckpointError(f"'{path}' is not a readable torch checkpoint ({reason})") from None
     return decode_weights_only(ckpt)
 
 

@@ -25,6 +25,7 @@ import torch
 
 from auxdet.engine.tiling import Detections, TilingError, predict_tiled, tile_windows
 from auxdet.evaluation.matching import greedy_iou_match
+from auxdet.fileio import atomic_path, atomic_write_text
 from auxdet.metadata import ImageMeta, MetadataError, Vocabulary
 
 __all__ = [
@@ -174,13 +175,17 @@ def write_prediction(
     score_thr: float,
     extra: Mapping[str, Any] | None = None,
     classes: Sequence[str] | None = None,
+    stem: str | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``<stem>.json`` (metadata + boxes + scores) and ``<stem>.png`` (annotated) to ``out_dir``."""
+    """Write ``<stem>.json`` (metadata + boxes + scores) and ``<stem>.png`` (annotated) to ``out_dir``, atomically.
+
+    ``stem``: the output name (default: the image's file stem; see :mod:`auxdet.engine.output_names`).
+    """
     import cv2
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = Path(image_path).stem
+    stem = stem or Path(image_path).stem
     record = {
         "image": str(image_path),
         **meta.as_dict(),
@@ -190,9 +195,10 @@ def write_prediction(
         "detections": dets.to_records(classes),
     }
     json_path, png_path = out_dir / f"{stem}.json", out_dir / f"{stem}.png"
-    json_path.write_text(json.dumps(record, indent=2), encoding="utf-8")
-    if not cv2.imwrite(str(png_path), draw_detections(image, dets)):
-        raise OSError(f"could not write '{png_path}'")
+    atomic_write_text(json_path, json.dumps(record, indent=2))
+    with atomic_path(png_path) as tmp:
+        if not cv2.imwrite(str(tmp), draw_detections(image, dets)):
+            raise OSError(f"could not write '{png_path}'")
     return json_path, png_path
 
 
@@ -201,7 +207,7 @@ class Predictor:
     """A trained detector for single images: ``Predictor(config, checkpoint)(image, meta)``.
 
     Args:
-        config: config path or name (see :func:`auxdet.engine.runner.resolve_config`).
+        config: config path or name (see :func:`auxdet.engine.config.config_path`).
         checkpoint: a checkpoint of that config (its architecture is checked: a mismatch raises
             :class:`~auxdet.engine.checkpoint.CheckpointMismatchError`).
         device: ``'cpu'``, ``'cuda'``, ``'cuda:1'`` …

@@ -76,7 +76,13 @@ def side_by_side(
     with ProcessPoolExecutor(max_workers=processes, mp_context=ctx, initializer=_set_threads,
                              initargs=(threads,)) as pool:
         futures = [pool.submit(fn, **kw) for kw in calls]
-        errors = [f.exception() for f in futures]
+        try:
+            errors = [f.exception() for f in futures]
+        except BaseException:  # Ctrl-C / SIGTERM in this process: stop the workers too, do not wait for them
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     if return_exceptions:
         return [err if err is not None else f.result() for f, err in zip(futures, errors, strict=True)]
     for err in errors:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,28 +30,27 @@ from mmengine.runner import Runner
 
 import auxdet.engine.hooks  # noqa: F401  (registers the hooks)
 from auxdet.engine.checkpoint import CheckpointError, check_compatible, load_checkpoint_file
-from auxdet.engine.config import CONFIG_DIR, ConfigError, config_names, config_path, read_config
+from auxdet.engine.config import ConfigError, config_path, read_config
+from auxdet.engine.run_checks import check_config_dump, is_main_rank, new_test_dir
+from auxdet.fileio import atomic_write_csv
+from auxdet.locks import work_dir_lock
 
 __all__ = [
     "AUXDET_HOOKS",
-    "CONFIG_ROOT",
     "LAUNCHERS",
     "SAVE_BEST_KEY",
     "ConfigError",
     "OptionError",
     "DictAction",
     "build_runner",
-    "list_configs",
     "load_config",
     "parse_cfg_options",
     "register_modules",
-    "resolve_config",
     "test",
     "train",
     "write_test_results",
 ]
 
-CONFIG_ROOT = CONFIG_DIR
 LAUNCHERS: tuple[str, ...] = ("none", "pytorch", "slurm", "mpi")
 #: the key AuxVOCMetric's AP50 is logged under (``default_prefix='auxvoc'``)
 SAVE_BEST_KEY = "auxvoc/AP50"
@@ -80,9 +80,7 @@ class OptionError(ValueError):
 
 
 #: names of the packaged configs, relative to ``auxdet/configs`` (without ``_base_``)
-list_configs = config_names
 #: a config file from a path, a name relative to ``auxdet/configs`` or a unique stem (one resolver)
-resolve_config = config_path
 
 
 def parse_cfg_options(options: Sequence[str] | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -119,7 +117,7 @@ def load_config(
     """Read a config and apply the command-line settings and auxdet's defaults.
 
     Args:
-        config: path or name under ``auxdet/configs`` (see :func:`resolve_config`).
+        config: path or name under ``auxdet/configs`` (see :func:`auxdet.engine.config.config_path`).
         work_dir: output folder; default: the config's ``work_dir`` or ``./work_dirs/<config stem>``.
         cfg_options: ``KEY=VALUE`` overrides (mmengine ``--cfg-options`` syntax) or a dict.
         resume: ``True`` resumes from the latest checkpoint in ``work_dir``; a path resumes from that file.
@@ -131,7 +129,7 @@ def load_config(
     """
     if launcher not in LAUNCHERS:
         raise OptionError(f"launcher must be one of {list(LAUNCHERS)}, got {launcher!r}")
-    path = resolve_config(config)
+    path = config_path(config)
     register_modules()
     cfg = read_config(path, parse_cfg_options(cfg_options))
     cfg.launcher = launcher
@@ -168,6 +166,9 @@ def load_config(
 
     # auxdet's hooks
     hooks = list(cfg.get("custom_hooks") or [])
+    for hook in hooks:  # --no-progress wins over a progress hook the config lists itself
+        if not progress_bar and _has_hook([hook], "TqdmProgressHook"):
+            hook["enabled"] = False
     for hook in AUXDET_HOOKS:
         if hook["type"] == "TqdmProgressHook" and not progress_bar:
             continue
@@ -252,10 +253,15 @@ def build_runner(cfg: Config) -> Runner:
 
 
 def train(config: str | os.PathLike | Config, **kwargs: Any) -> Runner:
-    """Train ``config`` (keyword arguments as :func:`load_config`); returns the finished runner."""
+    """Train ``config`` (keyword arguments as :func:`load_config`); returns the finished runner.
+
+    The work dir is locked for the run (:func:`auxdet.locks.work_dir_lock`): a second training in it
+    is refused while this one runs; the lock of a run that died is taken over.
+    """
     cfg = config if isinstance(config, Config) else load_config(config, **kwargs)
-    runner = build_runner(cfg)
-    runner.train()
+    with work_dir_lock(cfg.work_dir) if is_main_rank(cfg) else nullcontext():
+        runner = build_runner(cfg)
+        runner.train()
     return runner
 
 
@@ -272,7 +278,7 @@ def write_test_results(runner: Runner, metrics: Mapping[str, float], out: str | 
             break
     if table is None:
         table = pd.DataFrame({"metric": list(metrics), "value": [float(v) for v in metrics.values()]})
-    table.to_csv(out, index=False)
+    atomic_write_csv(out, table, index=False)
     return out
 
 
@@ -285,16 +291,22 @@ def test(
     out: str | os.PathLike | None = None,
     launcher: str = "none",
 ) -> dict[str, float]:
-    """Evaluate ``checkpoint`` on the config's test set; returns the metrics (optionally ``out`` CSV)."""
+    """Evaluate ``checkpoint`` on the config's test set; returns the metrics (optionally ``out`` CSV).
+
+    Logs and the config dump go to ``work_dir``, by default a new ``test-<time>`` folder beside the
+    checkpoint: never over the training's recorded config (:func:`auxdet.engine.run_checks.check_config_dump`).
+    """
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
         raise FileNotFoundError(f"checkpoint '{checkpoint}' not found")
     if checkpoint.stat().st_size == 0:
         raise CheckpointError(f"checkpoint '{checkpoint}' is empty")
-    # default work dir: beside the checkpoint (mmengine adds a timestamped log folder)
     cfg = load_config(config, work_dir=work_dir or checkpoint.parent, cfg_options=cfg_options,
                       launcher=launcher, load_from=checkpoint, progress_bar=False)
     cfg.resume = False
+    if work_dir is None:
+        cfg.work_dir = str(new_test_dir(checkpoint.parent))
+    check_config_dump(cfg)
     runner = build_runner(cfg)
     # the architecture check before the (lazily built) test data: a wrong checkpoint fails fast
     check_compatible(runner.model, load_checkpoint_file(checkpoint), source=f"checkpoint '{checkpoint}'")

@@ -111,7 +111,7 @@ class RunPlan:
 
         params = self.data_params(seed)
         return generate_dataset(self.data_dir(root, seed), params.pop("num_images"), params.pop("seed"),
-                                progress=progress, **params)  # fmt: skip
+                                progress=progress, overwrite=True, **params)  # fmt: skip  (auxdet's own cache folder)
 
     def synth_config(self) -> Any:
         """The :class:`auxdet.data.synthetic.SynthConfig` rendering this plan's images (single samples)."""

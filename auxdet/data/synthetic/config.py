@@ -9,6 +9,10 @@ from typing import Any
 import numpy as np
 
 
+class SynthConfigError(ValueError):
+    """An invalid generator setting (the message names the setting, the value and the valid range)."""
+
+
 @dataclass(frozen=True)
 class SynthConfig:
     """How images are rendered (see the module docstring, "Sizes, scale and the recorded resolution").
@@ -42,17 +46,17 @@ class SynthConfig:
         if self.domain_mix not in DOMAIN_MIXES:
             raise ValueError(f"SynthConfig.domain_mix must be one of {list(DOMAIN_MIXES)}, got {self.domain_mix!r}")
         if not (isinstance(self.scale, int | float) and 0 < self.scale <= 4):
-            raise ValueError(f"SynthConfig.scale must be in (0, 4], got {self.scale!r}")
+            raise SynthConfigError(f"SynthConfig.scale must be in (0, 4], got {self.scale!r}")
         for name in ("max_size", "size"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int | np.integer) or v < 8):
-                raise ValueError(f"SynthConfig.{name} must be None or an integer >= 8, got {v!r}")
+                raise SynthConfigError(f"SynthConfig.{name} must be None or an integer >= 8, got {v!r}")
         if self.empty_prob is not None and not 0 <= self.empty_prob <= 1:
-            raise ValueError(f"SynthConfig.empty_prob must be None or in [0, 1], got {self.empty_prob!r}")
+            raise SynthConfigError(f"SynthConfig.empty_prob must be None or in [0, 1], got {self.empty_prob!r}")
         if not self.min_target_area > 0:
-            raise ValueError(f"SynthConfig.min_target_area must be > 0, got {self.min_target_area!r}")
+            raise SynthConfigError(f"SynthConfig.min_target_area must be > 0, got {self.min_target_area!r}")
         if self.min_target_scale is not None and not 0 < self.min_target_scale <= 4:
-            raise ValueError(
+            raise SynthConfigError(
                 f"SynthConfig.min_target_scale must be None or in (0, 4], got {self.min_target_scale!r}"
             )
 
@@ -80,6 +84,6 @@ class SynthConfig:
 def image_rng(seed: int, index: int) -> np.random.Generator:
     """The generator of image ``index`` of the dataset with ``seed`` (independent of every other image)."""
     if int(seed) < 0 or int(index) < 0:
-        raise ValueError(f"seed and index must be non-negative integers, got seed={seed!r}, index={index!r}")
+        raise SynthConfigError(f"seed and index must be non-negative integers, got seed={seed!r}, index={index!r}")
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0, int(index))))
 

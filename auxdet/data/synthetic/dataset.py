@@ -18,9 +18,17 @@ from tqdm.auto import tqdm
 
 from auxdet.data.domains import domain_key
 from auxdet.data.statistics import STATISTICS_COLUMNS
-from auxdet.data.synthetic.config import SynthConfig
+from auxdet.data.synthetic.config import SynthConfig, SynthConfigError
+from auxdet.data.synthetic.ownership import (
+    check_replaceable,
+    clean_stale_temporaries,
+    file_digests,
+    lock_path,
+    settings_diff,
+)
 from auxdet.data.synthetic.render import generate_sample
 from auxdet.data.voc_io import write_split, write_voc_annotation
+from auxdet.locks import ProcessLock
 
 #: Bump when the rendering changes: datasets with another version are regenerated, never reused.
 GENERATOR_VERSION = 3
@@ -39,11 +47,11 @@ def load_manifest(root: str | os.PathLike) -> dict[str, Any] | None:
 
 def _check_splits(splits: Mapping[str, float]) -> dict[str, float]:
     if not splits:
-        raise ValueError("splits must name at least one split, e.g. {'train': 0.7, 'val': 0.1, 'test': 0.2}")
+        raise SynthConfigError("splits must name at least one split, e.g. {'train': 0.7, 'val': 0.1, 'test': 0.2}")
     out = {str(k): float(v) for k, v in splits.items()}
     bad = {k: v for k, v in out.items() if not v > 0 or not k or "/" in k}
     if bad or abs(sum(out.values()) - 1.0) > 1e-6:
-        raise ValueError(f"splits must be positive fractions summing to 1 with plain names, got {dict(splits)}")
+        raise SynthConfigError(f"splits must be positive fractions summing to 1 with plain names, got {dict(splits)}")
     return out
 
 
@@ -96,35 +104,37 @@ def generate_dataset(
     ``synthetic_info.csv`` (native size, split, target/distractor counts) and ``manifest.json``.
 
     Safe writes: the dataset is built in a hidden sibling folder and renamed into place only when
-    complete, so an interrupted run never replaces a good dataset. If ``out_dir`` already holds a
-    complete dataset with the same parameters and generator version it is reused as is. A folder that
-    is not a synthetic dataset is never replaced unless ``overwrite=True``.
+    complete, so an interrupted run (Ctrl-C, SIGTERM under the CLI) never replaces a good dataset, and
+    the temporary folder of a killed run is removed by the next one. If ``out_dir`` already holds a
+    complete dataset with the same parameters and generator version it is reused as is; a dataset with
+    other settings is replaced only with ``overwrite=True``; a folder that is not a generated dataset,
+    or one holding files the generator did not write (or changed since), is never replaced
+    (:mod:`auxdet.data.synthetic.ownership`).
     """
     out_dir = Path(out_dir).expanduser().resolve()
     if int(num_images) < 1:
-        raise ValueError(f"num_images must be >= 1, got {num_images!r}")
+        raise SynthConfigError(f"num_images must be >= 1, got {num_images!r}")
     cfg = SynthConfig(scale=scale, max_size=max_size, size=size, empty_prob=empty_prob, distractors=distractors,
                       min_target_scale=min_target_scale, ambiguity=ambiguity, domain_mix=domain_mix)
     split_fracs = _check_splits(DEFAULT_SPLITS if splits is None else splits)
     params = _params(num_images, seed, cfg, split_fracs)
-    old = load_manifest(out_dir) if out_dir.exists() else None
+    clean_stale_temporaries(out_dir)
+    old = load_manifest(out_dir) if out_dir.is_dir() else None
     if old is not None and old.get("version") == GENERATOR_VERSION and old.get("params") == params:
         if _is_complete(out_dir, old):
             return out_dir
-    if out_dir.exists() and old is None and any(out_dir.iterdir()) and not overwrite:
-        raise FileExistsError(
-            f"'{out_dir}' exists and is not a synthetic dataset (no {MANIFEST}); refusing to replace it "
-            f"(pass overwrite=True or choose another folder)"
-        )
+    differences = settings_diff(old, GENERATOR_VERSION, params) if old is not None else []
+    check_replaceable(out_dir, old, differences, overwrite)  # before the work: refusals cost nothing
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        _write_dataset(tmp, int(num_images), int(seed), cfg, split_fracs, params, progress)
-        _swap_into_place(tmp, out_dir, params)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    with ProcessLock(lock_path(tmp), purpose=f"temporary folder '{tmp}'"):  # marks tmp as in use
+        try:
+            _write_dataset(tmp, int(num_images), int(seed), cfg, split_fracs, params, progress)
+            _swap_into_place(tmp, out_dir, params, overwrite)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
 
 
@@ -172,22 +182,29 @@ def _write_dataset(
         "split_sizes": {n: len(v) for n, v in assignment.items()},
         "domain_counts": {k: int(v) for k, v in pd.Series(domains).value_counts().sort_index().items()},
     }
+    manifest["files"] = file_digests(root)  # what the generator wrote (ownership.check_replaceable)
     (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")  # written last: marks completion
 
 
-def _swap_into_place(tmp: Path, out_dir: Path, params: dict[str, Any]) -> None:
-    """Rename the complete ``tmp`` to ``out_dir``; an existing ``out_dir`` is moved aside, then deleted."""
+def _swap_into_place(tmp: Path, out_dir: Path, params: dict[str, Any], overwrite: bool = False) -> None:
+    """Rename the complete ``tmp`` to ``out_dir``; an existing ``out_dir`` is moved aside, then deleted.
+
+    The existing folder is checked again (files may have been added while generating); the moved-aside
+    copy ``.<name>.old-<tag>`` shares ``tmp``'s tag, so a run killed mid-swap is repaired by the next.
+    """
     trash = None
     if out_dir.exists():
-        other = load_manifest(out_dir)
+        other = load_manifest(out_dir) if out_dir.is_dir() else None
         if other is not None and other.get("version") == GENERATOR_VERSION and other.get("params") == params:
             if _is_complete(out_dir, other):  # a concurrent run finished the same dataset first
                 return
-        trash = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}"
+        differences = settings_diff(other, GENERATOR_VERSION, params) if other is not None else []
+        check_replaceable(out_dir, other, differences, overwrite)
+        trash = out_dir.parent / f".{out_dir.name}.old-{tmp.name.rsplit('.tmp-', 1)[-1]}"
         os.rename(out_dir, trash)
     try:
         os.rename(tmp, out_dir)
-    except OSError:
+    except BaseException:  # also Ctrl-C / SIGTERM between the two renames
         if trash is not None and not out_dir.exists():
             os.rename(trash, out_dir)  # put the previous dataset back
         raise
@@ -217,19 +234,26 @@ def main(argv: Sequence[str] | None = None) -> Path:
     ap.add_argument("--domain-mix", choices=("real", "balanced"), default="real",
                     help="platform/band mix: the real table's proportions or balanced")
     ap.add_argument("--splits", default="train=0.7,val=0.1,test=0.2", help="name=fraction,…")
-    ap.add_argument("--overwrite", action="store_true", help="replace a folder that is not a synthetic dataset")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace a dataset generated with other settings (never files the generator did not write)")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     a = ap.parse_args(argv)
     try:
         splits = {k.strip(): float(v) for k, v in (p.split("=") for p in a.splits.split(","))}
     except ValueError:
         ap.error(f"--splits must look like 'train=0.7,val=0.1,test=0.2', got {a.splits!r}")
-    root = generate_dataset(
-        a.out, a.num, seed=a.seed, scale=a.scale, splits=splits, progress=not a.quiet, max_size=a.max_size,
-        size=a.size, empty_prob=a.empty_prob, distractors=not a.no_distractors,
-        min_target_scale=a.min_target_scale, ambiguity=a.ambiguity, domain_mix=a.domain_mix,
-        overwrite=a.overwrite,
-    )
+    from auxdet.cli_errors import EXIT_TERMINATED, Terminated, sigterm_raises
+
+    try:
+        with sigterm_raises():  # SIGTERM removes the temporary folder too
+            root = generate_dataset(
+                a.out, a.num, seed=a.seed, scale=a.scale, splits=splits, progress=not a.quiet,
+                max_size=a.max_size, size=a.size, empty_prob=a.empty_prob, distractors=not a.no_distractors,
+                min_target_scale=a.min_target_scale, ambiguity=a.ambiguity, domain_mix=a.domain_mix,
+                overwrite=a.overwrite,
+            )
+    except Terminated:
+        raise SystemExit(EXIT_TERMINATED) from None
     print(root)
     return root
 
