@@ -467,7 +467,8 @@ def test_pipeline_packs_original_size_metadata(tmp_path: Path, mmdet_scope: None
         platform="Space", band="NIR", width=40, height=20
     )
     assert meta["img_shape"] == (40, 80) and meta["ori_shape"] == (20, 40)  # resized ×2, metadata not
-    assert set(META_KEYS_TO_PACK) <= set(meta)
+    assert set(META_KEYS_TO_PACK) - {"true_platform", "true_band"} <= set(meta)  # true_*: counterfactuals only
+    assert "true_platform" not in meta
     torch.testing.assert_close(
         big["data_samples"].gt_instances.bboxes.tensor, torch.tensor([[8.0, 4, 16, 12]])
     )
@@ -573,3 +574,38 @@ def test_empty_target_image_trains(tmp_path: Path, mmdet_scope: None) -> None:
     assert torch.isfinite(total)
     total.backward()
     assert model.backbone.conv1.weight.grad is not None
+
+
+@pytest.mark.parametrize("mode", ["swap", "shuffle"])
+def test_metadata_counterfactual_shows_other_metadata_and_keeps_the_truth(tmp_path: Path, mode: str, mmdet_scope: None) -> None:
+    items = {
+        f"i{k}": (ImageMeta(p, b, 32 + 8 * k, 32), np.array([[4, 4, 9, 9]], np.float32))
+        for k, (p, b) in enumerate([("Air", "LWIR"), ("Land", "LWIR"), ("Space", "NIR"), ("Space", "SWIR")])
+    }
+    root = _voc_tree(tmp_path / "voc", items)
+    plain = VOCMetaDataset(data_root=str(root), pipeline=_pipeline((64, 64)))
+    cf = VOCMetaDataset(data_root=str(root), pipeline=_pipeline((64, 64)),
+                        metadata_counterfactual=dict(mode=mode, seed=1))
+    truth = [plain[i]["data_samples"].metainfo for i in range(4)]
+    shown = [cf[i]["data_samples"].metainfo for i in range(4)]
+    for t, s in zip(truth, shown, strict=True):
+        assert (s["true_platform"], s["true_band"]) == (t["platform"], t["band"])
+        assert s["img_path"] == t["img_path"] and np.array_equal(s["ori_shape"], t["ori_shape"])  # same image
+    seen = [(s["platform"], s["band"]) for s in shown]
+    if mode == "swap":
+        assert seen == [("Land", "LWIR"), ("Air", "LWIR"), ("Space", "SWIR"), ("Space", "NIR")]
+    else:  # a permutation of the same records, not the identity
+        assert sorted(seen) == sorted((t["platform"], t["band"]) for t in truth) and seen != [
+            (t["platform"], t["band"]) for t in truth]
+        assert sorted(s["width"] for s in shown) == sorted(t["width"] for t in truth)
+    with pytest.raises(ValueError, match="swap"):
+        VOCMetaDataset(data_root=str(root), pipeline=_pipeline((64, 64)), metadata_counterfactual=dict(mode="flip"))
+
+
+def test_shuffle_is_a_derangement() -> None:
+    from auxdet.data.counterfactual import derangement
+
+    for n in (2, 3, 5, 240):
+        for seed in range(30):
+            p = derangement(n, seed)
+            assert sorted(p.tolist()) == list(range(n)) and not (p == np.arange(n)).any()

@@ -7,8 +7,9 @@ Two interventions on the metadata a model sees, with the images and boxes untouc
   Space/NIR ↔ Space/SWIR (within Space the band decides which polarity is). A model that applies the
   rules it learnt from the metadata must get worse; one that ignores the metadata cannot change.
 * ``'shuffle'`` — the metadata records (platform, band, width, height) are permuted across the test
-  images with a fixed seed: each image gets another test image's metadata, so the marginal
-  distribution of metadata is kept and only its pairing with the image is broken.
+  images with a fixed seed and no image keeping its own record (a derangement): each image gets
+  another test image's metadata, so the marginal distribution of metadata is kept and only its
+  pairing with the image is broken.
 
 *Metadata reliance* = AP50(true metadata) − AP50(swapped), same model, same images. The images'
 true platform/band are kept as ``true_platform``/``true_band`` so that per-domain results are still
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COUNTERFACTUALS", "SWAP", "apply_counterfactual", "check_counterfactual", "swap_domain"]
+__all__ = ["COUNTERFACTUALS", "SWAP", "apply_counterfactual", "check_counterfactual", "derangement", "swap_domain"]
 
 COUNTERFACTUALS: tuple[str, ...] = ("true", "swap", "shuffle")
 #: The domain whose rule flips each domain's rule (see the rules table of :mod:`auxdet.data.synthetic`).
@@ -42,6 +43,17 @@ def swap_domain(platform: str, band: str) -> tuple[str, str]:
         raise ValueError(f"no swap partner for domain {key!r}; valid: {sorted(SWAP)}")
     p, b = SWAP[key].split("/")
     return p, b
+
+
+def derangement(n: int, seed: int = 0) -> np.ndarray:
+    """A random permutation of ``range(n)`` (``n ≥ 2``) without fixed points: a uniform permutation, each
+    fixed point then swapped with its successor's target until none is left."""
+    perm = np.random.default_rng(seed).permutation(n)
+    while (fixed := np.flatnonzero(perm == np.arange(n))).size:
+        i = int(fixed[0])
+        j = (i + 1) % n
+        perm[i], perm[j] = perm[j], perm[i]
+    return perm
 
 
 def check_counterfactual(spec: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -67,7 +79,7 @@ def apply_counterfactual(infos: Sequence[Mapping[str, Any]], mode: str, seed: in
         for d in out:
             d["platform"], d["band"] = swap_domain(d["platform"], d["band"])
     elif mode == "shuffle" and len(out) > 1:
-        perm = np.random.default_rng(seed).permutation(len(out))
+        perm = derangement(len(out), seed)
         for d, j in zip(out, perm, strict=True):
             d.update({k: infos[j][k] for k in _FIELDS})
     return out
