@@ -243,7 +243,8 @@ def test_config_helpers_resolve_names_and_report_bad_input(tmp_path) -> None:
     assert all("_base_" not in p.parts for p in list_configs())
     assert {p.name for p in list_configs("cpu_tiny")} == {
         "auxdet_r18_tiny_synthetic.py", "cascade_rpn_r18_tiny_synthetic.py",
-        "auxdet_faster_rcnn_r18_tiny_synthetic.py", "faster_rcnn_r18_tiny_synthetic.py"}
+        "auxdet_faster_rcnn_r18_tiny_synthetic.py", "faster_rcnn_r18_tiny_synthetic.py",
+        "auxdet_nometa_faster_rcnn_r18_tiny_synthetic.py"}
     assert config_path("faster_rcnn_r18_tiny_synthetic") == config_path("cpu_tiny/faster_rcnn_r18_tiny_synthetic")
     with pytest.raises(FileNotFoundError, match="not found.*available: "):
         config_path("no_such_config")
