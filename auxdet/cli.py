@@ -1,4 +1,4 @@
-"""``auxdet`` command line: train, test, predict, synth, demo.
+"""``auxdet`` command line: train, test, predict, synth, demo, study.
 
 ::
 
@@ -8,8 +8,9 @@
     auxdet predict CONFIG CHECKPOINT IMAGE... (--platform P --band B | --meta-json F | --meta-table T)
                         [--out-dir D] [--score-thr T] [--tile SIZE --overlap O] [--counterfactual]
     auxdet synth OUT_DIR [--num-images N] [--seed S] [--scale X] [--max-size M] [--size S] [--min-target-scale T]
-                         [--overwrite]
+                         [--ambiguity A] [--domain-mix real|balanced] [--overwrite]
     auxdet demo [--work-dir D] [--quick] [--seed S]
+    auxdet study [--results CSV] [--summary CSV] [--work-dir D] [--processes N] [--quick]
 
 ``CONFIG`` is a path or a name under ``auxdet/configs`` (e.g. ``cpu_tiny/auxdet_r18_tiny_synthetic``).
 Multi-GPU / multi-machine: ``torchrun --nproc_per_node N -m auxdet train CONFIG --launcher pytorch``.
@@ -126,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--size", type=positive_int, help="render every image as SIZE × SIZE (≥ 8)")
     s.add_argument("--min-target-scale", type=positive_float,
                    help="floor of the targets' linear scale (keeps small targets visible in shrunk images)")
+    s.add_argument("--ambiguity", type=_score, default=0.0,
+                   help="domain-ambiguity knob in [0, 1]: share of images whose scene (background, noise, size) is "
+                        "drawn independently of their domain; 1 = only the metadata tells which rule applies")
+    s.add_argument("--domain-mix", choices=("real", "balanced"), default="real",
+                   help="platform/band mix: the real table's proportions (default) or every domain equally often")
     s.add_argument("--overwrite", action="store_true",
                    help="replace a dataset generated with other settings (never files the generator did not write)")
     s.set_defaults(func=_cmd_synth)
@@ -135,6 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--quick", action="store_true", help="a 1–2 minute version (tests, notebooks)")
     m.add_argument("--seed", type=_nonneg_int, default=0)
     m.set_defaults(func=_cmd_demo)
+
+    st = sub.add_parser("study", help="the metadata study: arms × seeds × ambiguity settings → cached CSVs")
+    st.add_argument("--results", default="figures/study_runs.csv", help="result rows (CSV, cached by fingerprint)")
+    st.add_argument("--summary", default="figures/study_summary.csv", help="differences with bootstrap CIs (CSV)")
+    st.add_argument("--work-dir", default="build/study", help="data, checkpoints and per-image outcomes")
+    st.add_argument("--processes", type=positive_int, default=None, help="trainings side by side (default: cores)")
+    st.add_argument("--quick", action="store_true", help="a minutes-long smoke version (its numbers mean nothing)")
+    st.set_defaults(func=_cmd_study)
     return p
 
 
@@ -273,7 +287,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     check_output_dir(Path(args.out_dir).expanduser().absolute().parent, "OUT_DIR's parent folder")
     root = generate_dataset(args.out_dir, args.num_images, seed=args.seed, scale=args.scale, progress=True,
                             max_size=args.max_size, size=args.size, min_target_scale=args.min_target_scale,
-                            overwrite=args.overwrite)
+                            ambiguity=args.ambiguity, domain_mix=args.domain_mix, overwrite=args.overwrite)
     print(root)
     return 0
 
@@ -284,6 +298,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     check_output_dir(args.work_dir, "--work-dir")
     report = run_demo(args.work_dir, quick=args.quick, seed=args.seed)
     print(f"report: {report}")
+    return 0
+
+
+def _cmd_study(args: argparse.Namespace) -> int:
+    from auxdet.experiments.study import QUICK_STUDY, STUDY, run_study
+    from auxdet.experiments.summary import comparison_table
+
+    for out in (args.results, args.summary):
+        check_output_file(out, "--results" if out == args.results else "--summary")
+    check_output_dir(args.work_dir, "--work-dir")
+    study = QUICK_STUDY if args.quick else STUDY
+    run_study(study, results=args.results, work_root=args.work_dir, summary=args.summary, processes=args.processes)
+    import pandas as pd
+
+    summary = pd.read_csv(args.summary)
+    for name in ("metadata effect", "metadata reliance (swap)"):
+        n = len(study.seeds)
+        print(f"\n{name} (AP50, percentage points, overall; {n} seed{'s' if n > 1 else ''}):")
+        print(comparison_table(summary, name).to_string(index=False))
+    print(f"\nrows: {args.results}\nsummary: {args.summary}")
     return 0
 
 

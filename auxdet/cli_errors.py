@@ -132,7 +132,9 @@ def interrupt_message(args: argparse.Namespace | None, terminated: bool) -> str:
     elif command == "synth":
         hint = f"{args.out_dir} is unchanged (the partial dataset was removed); run the same command again"
     elif command == "demo":
-        hint = "run the same command again: the generated dataset is reused, the models are trained anew"
+        hint = "run the same command again: the generated dataset and finished trainings are reused"
+    elif command == "study":
+        hint = "run the same command again: finished runs are cached (result rows, checkpoints) and reused"
     else:
         return f"auxdet: {how}"
     return f"auxdet: {how} ({hint})"

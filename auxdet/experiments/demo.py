@@ -1,28 +1,23 @@
-"""``auxdet demo``: synthetic data → CPU-tiny baseline and AuxDet, same budget and seed → report.
+"""``auxdet demo``: does the metadata matter? Three arms, two counterfactuals, one seed → report.
 
-1. :func:`auxdet.data.synthetic.generate_dataset` writes a small omni-domain dataset (reused when it
-   already exists with the same parameters): 1200 images whose longer side is 128 px, targets kept at
-   their native pixel size (``min_target_scale=1``: a 1024² Space image shrunk 8× would otherwise turn
-   its 70-px targets into single pixels no detector can box at IoU 0.5);
-2. the CPU-tiny baseline (``cpu_tiny/faster_rcnn_r18_tiny_synthetic``) and AuxDet
-   (``cpu_tiny/auxdet_faster_rcnn_r18_tiny_synthetic``) — identical but for the neck, as Tab. 9 plugs
-   AuxDet into Faster R-CNN — are trained with mmengine's Runner on it, with the same seed, schedule,
-   data and input size (:data:`~auxdet.experiments.plan.FULL`, or ``QUICK``); on a multi-core CPU side
-   by side (:mod:`auxdet.engine.parallel`);
-3. both are evaluated on the test split with ``AuxVOCMetric`` (AP50 / Recall overall, per platform,
-   per band, per platform × band);
-4. ``report.md`` (markdown table + settings) and ``report.png`` (grouped bar chart of AP50 per group)
-   are written to the work dir, with ``results.csv``.
+The demo is the first cell of the study (:func:`auxdet.experiments.study.demo_study`) with one seed:
 
-Why Faster R-CNN and not the paper's Cascade RPN: on the CPU, the Cascade RPN's deformable-conv backward
-makes a step ~3× slower, and at the ~430 iterations 15 minutes allow it stayed at AP50 < 0.02 (its
-stage-2 objectness collapses to background: proposal recall@0.5 was 9 % after 10 epochs). The
-paper-scale Cascade-RPN configs are unchanged; the CPU-tiny Cascade-RPN pair stays for tests.
+1. a synthetic omni-domain dataset (:data:`~auxdet.experiments.plan.FULL`: 1200 images whose longer side
+   is 128 px, native-size targets) at **full domain ambiguity on the balanced mix** — every image's
+   scene (background, noise, size) is drawn independently of its domain, so only the metadata tells
+   which domain's rule applies (a bright round blob is a target under Air/LWIR, clutter under
+   Land/LWIR; a dark blob is a target under Space/SWIR, clutter under Space/NIR);
+2. three arms trained side by side with the same data, seed and budget — ``baseline`` (plain FPN),
+   ``auxdet`` (AuxFPN, true metadata), ``auxdet-nometa`` (the same AuxFPN with the metadata withheld);
+3. ``auxdet`` evaluated with its true metadata, with the metadata **swapped** to the domain whose rule
+   is the opposite, and **shuffled** across the test images;
+4. ``report.md`` / ``report.png`` in the work dir: AP50 / Recall overall and per domain (with the number
+   of test targets), *metadata effect* (auxdet − auxdet-nometa) and *metadata reliance*
+   (auxdet − auxdet under swap) with 95 % paired bootstrap intervals over the test images.
 
-The full demo takes about 12 minutes on 2 CPU cores; ``quick=True`` takes well under 2 minutes (tests,
-notebooks) and is only a smoke run: its numbers say nothing about the methods, and the report says
-so when both models stay below AP50 = 0.01. One seed of the full demo is one sample: compare seeds
-(``--seed``) before concluding.
+One seed is one sample: the report says so; ``auxdet study`` runs three seeds and the ambiguity sweep.
+About 12 minutes on 2 CPU cores; ``quick=True`` (:data:`~auxdet.experiments.plan.QUICK`) is a
+smoke run of a minute or two whose numbers say nothing.
 """
 
 from __future__ import annotations
@@ -35,13 +30,13 @@ from typing import Any
 
 import pandas as pd
 
-from auxdet.experiments.plan import DEMO_MODELS, FULL, QUICK, RunPlan, cfg_options
-from auxdet.fileio import atomic_path, atomic_write_csv, atomic_write_text
+from auxdet.experiments.plan import FULL, QUICK, RunPlan
+from auxdet.fileio import atomic_path, atomic_write_text
 
-__all__ = ["run_demo", "write_report"]
+__all__ = ["results_table", "run_demo", "write_report"]
 
 
-def _markdown(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
+def _markdown(df: pd.DataFrame, floatfmt: str = "{:.1f}") -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for row in df.itertuples(index=False):
@@ -50,61 +45,54 @@ def _markdown(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
     return "\n".join(lines)
 
 
-def write_report(
-    tables: dict[str, pd.DataFrame], work_dir: str | os.PathLike, *, settings: dict[str, Any] | None = None,
-    metric: str = "AP50",
-) -> Path:
-    """Write ``results.csv``, ``report.md`` and ``report.png`` comparing the models' evaluation tables.
+def results_table(rows: pd.DataFrame, metric: str = "AP50") -> pd.DataFrame:
+    """``metric`` (%) per arm / variant (columns) and group (rows: overall, then each domain with its targets)."""
+    rows = rows.assign(column=[a if v == "true" else f"{a} ({v})" for a, v in zip(rows["arm"], rows["variant"],
+                                                                                   strict=True)])  # fmt: skip
+    wide = rows.pivot_table(index=["group", "value"], columns="column", values=metric, sort=False)
+    targets = rows.groupby(["group", "value"], sort=False)["num_targets"].first()
+    wide.insert(0, "targets", targets.reindex(wide.index).astype(int))
+    return wide.reset_index().drop(columns="group").rename(columns={"value": "group"})
 
-    ``tables``: model name → AuxVOCMetric table (columns ``group``, ``value``, ``AP50``, ``Recall``, …).
-    """
+
+def write_report(rows: pd.DataFrame, summary: pd.DataFrame, work_dir: str | os.PathLike, *,
+                 settings: dict[str, Any] | None = None, quick: bool = False) -> Path:  # fmt: skip
+    """``report.md`` and ``report.png`` of a demo run from its result rows and summary."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import seaborn as sns
+
+    from auxdet.experiments.summary import comparison_table
+    from auxdet.visualisation.study import plot_arms
 
     work_dir = Path(work_dir)
-    long = pd.concat([t.assign(model=name) for name, t in tables.items()], ignore_index=True)
-    long["label"] = [v if g == "overall" else f"{v}" for g, v in zip(long["group"], long["value"], strict=True)]
-    atomic_write_csv(work_dir / "results.csv", long)
-
-    wide = long.pivot_table(index=["group", "label"], columns="model", values=[metric, "Recall"], sort=False)
-    wide.columns = [f"{m} {name}" for m, name in wide.columns]
-    wide = wide.reset_index()
-    names = list(tables)
-    if len(names) == 2:
-        wide[f"Δ {metric}"] = wide[f"{metric} {names[1]}"] - wide[f"{metric} {names[0]}"]
-    count_col = "num_targets" if "num_targets" in long else None
-    if count_col:
-        counts = long[long["model"] == names[0]].set_index(["group", "label"])[count_col]
-        wide.insert(2, "targets", [int(counts.get((g, lab), 0)) for g, lab in zip(wide["group"], wide["label"],
-                                                                                 strict=True)])
-    wide = wide.rename(columns={"label": "value"})
-
-    fig, ax = plt.subplots(figsize=(max(6, 0.7 * long["label"].nunique() + 2), 4))
-    sns.barplot(data=long, x="label", y=metric, hue="model", ax=ax)
-    ax.set(xlabel="", ylabel=metric, title=f"{metric} per platform / band (synthetic test split)")
-    ax.tick_params(axis="x", rotation=45)
-    fig.tight_layout()
+    fig = plot_arms(rows)
     png = work_dir / "report.png"
     with atomic_path(png) as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
-
-    lines = ["# auxdet demo: CPU-tiny baseline vs AuxDet on synthetic data", ""]
+    lines = ["# auxdet demo: does the metadata matter?", ""]
     if settings:
         lines += ["Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()), ""]
-    lines += [f"{metric} and Recall at IoU 0.5 as fractions (× 100 = the paper's %); Δ = "
-              f"{names[-1]} − {names[0]}.", ""] if len(names) == 2 else []
-    lines += [_markdown(wide), "", f"![{metric} per group]({png.name})", ""]
-    overall = long[long["group"] == "overall"][metric]
-    if len(overall) and bool((overall.fillna(0.0) < 0.01).all()):
-        lines += [f"Both models stay below {metric} = 0.01: at this budget they are essentially untrained, so "
-                  "the table checks the pipeline, not the methods (train longer, or on a GPU).", ""]
-    lines += ["NaN: the group has no target in the test split (AP50/Recall undefined).", ""]
-    md = work_dir / "report.md"
-    return atomic_write_text(md, "\n".join(lines))
+    lines += ["**One seed: one sample.** The differences below carry a 95 % paired bootstrap interval over the "
+              "test images of this run; the spread over training seeds is in `auxdet study` (3 seeds).", ""]
+    if quick:
+        lines += ["**Quick (smoke) run:** the models are essentially untrained; the numbers check the pipeline, "
+                  "not the methods.", ""]
+    for metric in ("AP50", "Recall"):
+        lines += [f"## {metric} (%, IoU 0.5) per arm and test-time metadata", "", _markdown(results_table(rows, metric)), ""]
+    for name in ("metadata effect", "metadata reliance (swap)", "metadata reliance (shuffle)",
+                 "modules without metadata"):  # fmt: skip
+        try:
+            table = comparison_table(summary, name, group="domain").drop(columns=["setting", "seeds"])
+            overall = comparison_table(summary, name).drop(columns=["setting", "seeds"])
+        except ValueError:
+            continue
+        lines += [f"## {name} (AP50, percentage points)", "", _markdown(pd.concat([overall, table])), ""]
+    lines += [f"![AP50 per arm]({png.name})", "",
+              "Groups with fewer than 10 test targets are too small to read a difference from.", ""]
+    return atomic_write_text(work_dir / "report.md", "\n".join(lines))
 
 
 def run_demo(
@@ -114,27 +102,21 @@ def run_demo(
     seed: int = 0,
     plan: RunPlan | None = None,
     progress: bool = True,
+    processes: int | None = None,
 ) -> Path:
-    """Run the demo (see the module docstring); returns the path of ``report.md``."""
-    from auxdet.engine.parallel import TrainJob, train_jobs
-    from auxdet.engine.runner import test
+    """Run the demo (see the module docstring); returns the path of ``report.md``.
+
+    ``processes``: trainings side by side (default 3: the three arms at once, sharing the cores)."""
+    from auxdet.experiments.study import demo_study, run_study
 
     plan = plan or (QUICK if quick else FULL)
     work_dir = Path(work_dir).expanduser().resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    data_root = plan.dataset(work_dir / "data", seed, progress=progress)
-    options = cfg_options(plan, data_root)
-    timings = {"data": time.perf_counter() - t0}
-    jobs = [TrainJob(name, config, work_dir / name, options, seed, progress) for name, config in DEMO_MODELS.items()]
-    checkpoints = train_jobs(jobs)
-    timings["train"] = time.perf_counter() - t0 - timings["data"]
-    tables: dict[str, pd.DataFrame] = {}
-    for name, config in DEMO_MODELS.items():
-        out = work_dir / name / "test_results.csv"
-        test(config, checkpoints[name], work_dir=work_dir / name / "test", cfg_options=options, out=out)
-        tables[name] = pd.read_csv(out)
-    timings["test"] = time.perf_counter() - t0 - timings["data"] - timings["train"]
-    settings = {**{k: v for k, v in asdict(plan).items() if v not in (None, {})}, "seed": seed, **{f"time_{k}_s": round(v) for k, v in timings.items()},
-                "total_s": round(time.perf_counter() - t0)}
-    return write_report(tables, work_dir, settings=settings)
+    study = demo_study(seed, plan)
+    rows = run_study(study, results=work_dir / "results.csv", work_root=work_dir, summary=work_dir / "summary.csv",
+                     processes=processes or 3, progress=progress)  # fmt: skip
+    summary = pd.read_csv(work_dir / "summary.csv")
+    settings = {**{k: v for k, v in asdict(study.plan_for(study.cells[0].setting)).items() if v not in (None, {})},
+                "seed": seed, "total_s": round(time.perf_counter() - t0)}  # fmt: skip
+    return write_report(rows, summary, work_dir, settings=settings, quick=quick)

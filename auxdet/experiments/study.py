@@ -32,6 +32,7 @@ recomputed from them whenever its inputs change.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 from collections.abc import Mapping, Sequence
@@ -45,11 +46,12 @@ from tqdm.auto import tqdm
 
 from auxdet.data.counterfactual import COUNTERFACTUALS
 from auxdet.experiments.cache import ExperimentError, ResultCache
-from auxdet.experiments.plan import RunPlan, cfg_options, run_fingerprint
+from auxdet.experiments.plan import FULL, QUICK, RunPlan, cfg_options, run_fingerprint
 
 __all__ = [
     "ARMS",
     "METADATA_ARMS",
+    "QUICK_STUDY",
     "RESULT_COLUMNS",
     "STUDY",
     "STUDY_PLAN",
@@ -123,11 +125,8 @@ class Study:
         return self.variants if arm in METADATA_ARMS else ("true",)
 
 
-#: The study's data and budget (= ``auxdet demo``): 1200 synthetic images whose longer side is 128 px,
-#: native-size targets, 1500 iterations of batch 4 per run (see ``auxdet/experiments/README``-style notes
-#: in the module docstring of :mod:`auxdet.experiments.demo` for the timing).
-STUDY_PLAN = RunPlan(num_images=1200, image_size=128, input_size=128, min_target_scale=1.0, max_iters=1500,
-                     batch_size=4, lr=0.02, warmup_iters=50)  # fmt: skip
+#: The study's data and budget: the demo's (:data:`~auxdet.experiments.plan.FULL`); cells set the setting.
+STUDY_PLAN = FULL
 _ALL = tuple(ARMS)
 _PAIR = ("auxdet", "auxdet-nometa")
 #: The committed study: the ambiguity sweep on the balanced mix (every arm at full ambiguity, the demo's
@@ -143,6 +142,10 @@ STUDY = Study(
         Cell(Setting(0.0, "real"), _PAIR),
     ),
 )
+
+
+#: ``auxdet study --quick`` and the tests: two cells, one seed, minutes — a smoke run whose numbers mean nothing.
+QUICK_STUDY = Study("quick-study", QUICK, (STUDY.cells[0], STUDY.cells[2]), seeds=(0,), bootstrap=100)
 
 
 def demo_study(seed: int = 0, plan: RunPlan = STUDY_PLAN) -> Study:
@@ -294,7 +297,7 @@ def _train_seconds(train_dir: Path) -> float:
     for scalars in sorted(train_dir.glob("*/vis_data/scalars.json")):
         for line in scalars.read_text().splitlines():
             try:
-                rec = pd.io.json.ujson_loads(line)
+                rec = json.loads(line)
             except ValueError:
                 continue
             if "time" in rec and "iter" in rec:
