@@ -268,12 +268,13 @@ def run_study(
     need_outcomes = summary is not None
     todo = [r for r in runs if not _cached(cached, r, study.arm_variants(r.arm))
             or (need_outcomes and any(load_outcomes(r, v) is None for v in study.arm_variants(r.arm)))]
-    if todo:
+    for seed in sorted({r.seed for r in todo}):  # one seed at a time: an interruption loses at most one
+        batch = [r for r in todo if r.seed == seed]
         jobs = [TrainJob(r.name.replace("/", "_"), ARMS[r.arm], r.work_dir / "train", r.options, r.seed,
-                         progress) for r in todo]  # fmt: skip
-        params = {j.name: {"fingerprint": r.fingerprint} for j, r in zip(jobs, todo, strict=True)}
+                         progress) for r in batch]  # fmt: skip
+        params = {j.name: {"fingerprint": r.fingerprint} for j, r in zip(jobs, batch, strict=True)}
         trained = train_cached(jobs, params, trainer=trainer, processes=processes)
-        for job, run in tqdm(list(zip(jobs, todo, strict=True)), desc=f"{study.name}: evaluate",
+        for job, run in tqdm(list(zip(jobs, batch, strict=True)), desc=f"{study.name}: evaluate seed {seed}",
                              disable=not progress):  # fmt: skip
             config, checkpoint = trained[job.name]
             train_s = _train_seconds(run.work_dir / "train")
