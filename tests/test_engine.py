@@ -386,6 +386,7 @@ def test_two_cpu_processes_finish_with_the_same_weights(tiny_data: Path, tmp_pat
         train = R.train
         def train_and_dump(cfg):
             runner = train(cfg)
+            assert runner.model.find_unused_parameters is False  # every parameter is used: no DDP search
             params = {{k: v.detach().clone() for k, v in runner.model.module.named_parameters()}}
             torch.save(params, os.path.join({str(tmp_path)!r}, f"rank{{os.environ['RANK']}}.pt"))
             return runner

@@ -194,11 +194,11 @@ def load_config(
                 type="MMDistributedDataParallel",
                 device_ids=None,
                 broadcast_buffers=False,
-                find_unused_parameters=cfg.get("find_unused_parameters", True),
+                find_unused_parameters=cfg.get("find_unused_parameters", False),
             )
-    # The Cascade-RPN detectors leave some FPN outputs unused (only strides 4 and 8 feed the heads):
-    # DDP must be told, or it waits for their gradients forever.
-    cfg.setdefault("find_unused_parameters", True)
+    # Every parameter of auxdet's detectors takes part in the loss (the neck builds no output conv it does
+    # not return), so DDP need not search for unused ones each step; a config may still set it to True.
+    cfg.setdefault("find_unused_parameters", False)
     return cfg
 
 
