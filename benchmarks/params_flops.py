@@ -29,9 +29,10 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auxdet.engine.config import build_detector, demo_batch, read_config  # noqa: E402
+from auxdet.models import dead_fpn_conv_params  # noqa: E402
 from auxdet.paper_tables import FLOPS, PARAMS, paper_row  # noqa: E402
 
-GROUPS = ("metadata_encoder", "compensation", "m2dm", "leem")
+GROUPS = ("metadata_encoder", "compensation", "aux_fusion", "m2dm", "leem", "leem_gate")
 
 # (label, config, with FLOPs by default). Paper numbers: the ``paper_row`` each config names, in paper_tables.
 ROWS: list[tuple[str, str, bool]] = [
@@ -90,12 +91,16 @@ def measure(rows: list[tuple[str, str, bool]], size: int, all_flops: bool, quick
         groups = {g: _count(getattr(neck, g, None)) for g in GROUPS}
         ref = cfg.get("paper_row")  # the row the config names; its numbers come from paper_tables
         paper = paper_row(ref.table, ref.row) if ref else {}
+        neck_cfg = cfg.model.neck
+        dead = (dead_fpn_conv_params(neck_cfg.out_channels, len(neck_cfg.in_channels), neck_cfg.out_indices)
+                if neck_cfg.get("out_indices") is not None else 0)  # fmt: skip
         rec = {
             "model": label,
             "params_M": _count(model) / 1e6,
+            "official_counting_M": (_count(model) + dead) / 1e6,  # + the FPN output convs mmdet builds unused
             "paper_params_M": paper.get(PARAMS),
-            "m2dm_M": (groups["metadata_encoder"] + groups["compensation"] + groups["m2dm"]) / 1e6,
-            "leem_M": groups["leem"] / 1e6,
+            "m2dm_M": sum(groups[g] for g in ("metadata_encoder", "compensation", "aux_fusion", "m2dm")) / 1e6,
+            "leem_M": (groups["leem"] + groups["leem_gate"]) / 1e6,
             f"FLOPs_T@{size}": None,
             "paper_FLOPs_T@1024": paper.get(FLOPS),
         }
@@ -129,15 +134,17 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     ref = {r: (r.removesuffix(" + AuxDet") if r.endswith(" + AuxDet") else base["model"]) for r in df["model"]}
     by_model = df.set_index("model")["params_M"]
     df.insert(2, "delta_M", [p - by_model[ref[m]] if ref[m] != m else 0.0 for m, p in zip(df["model"], df["params_M"], strict=True)])
-    df.insert(4, "ours_minus_paper_M", df["params_M"] - df["paper_params_M"])
+    df.insert(5, "official_minus_paper_M", df["official_counting_M"] - df["paper_params_M"])
     with pd.option_context("display.width", 220, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
         print(df.drop(columns=[c for c in ("flops_s",) if c in df]).to_string(index=False))
     aux = df[df["model"] == "AuxDet"].iloc[0]
     print(
-        f"\nAuxDet modules: M2DM (+ metadata encoder, compensation) {aux['m2dm_M']:.3f} M, LEEM {aux['leem_M']:.3f} M, "
+        f"\nAuxDet modules: M2DM (+ metadata encoder, compensation, fusion) {aux['m2dm_M']:.3f} M, LEEM {aux['leem_M']:.3f} M, "
         f"together {aux['params_M'] - base['params_M']:.3f} M.\n"
-        "Paper: Tab. 5 says +1.840 / +0.196 / +2.752 M over a 42.527 M baseline, but its absolute totals\n"
-        "(44.367 / 42.723 / 45.279 M) are 41.936 M (this baseline = mmdet's, no extra conv) + 2.431 / 0.787 / 3.343 M."
+        f"Counting: ours builds no unused FPN output conv (baseline {base['params_M']:.3f} M); mmdet's FPN and the official\n"
+        f"code build two more that get no gradient ({base['official_counting_M']:.3f} M, 'official counting'); the paper's\n"
+        "42.527 M is one more 3×3 256→256 conv (0.590 M). Tab. 5's deltas +1.840 / +0.196 / +2.752 M are relative to 42.527 M;\n"
+        "its absolute totals (44.367 / 42.723 / 45.279 M) are 41.936 M + 2.431 / 0.787 / 3.343 M (see docs/paper_gaps.md)."
     )
     flops_col = f"FLOPs_T@{size}"
     if pd.notna(aux[flops_col]) and pd.notna(base[flops_col]):
