@@ -43,7 +43,13 @@ from auxdet.analysis.distributions import (
     target_area_summary,
     target_size_distribution,
 )
-from auxdet.analysis.domain_probe import FEATURES, domain_probe, image_statistics, probe_synthetic
+from auxdet.analysis.domain_probe import (
+    FEATURES,
+    domain_probe,
+    examples_per_domain,
+    image_statistics,
+    probe_synthetic,
+)
 from auxdet.analysis.metadata_table import (
     COLUMNS,
     SYNTHETIC_FUNCTION,
@@ -66,6 +72,7 @@ __all__ = [
     "SyntheticUnavailable",
     "contrast_table",
     "domain_probe",
+    "examples_per_domain",
     "image_statistics",
     "probe_synthetic",
     "load_metadata_table",

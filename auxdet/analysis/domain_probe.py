@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-__all__ = ["FEATURES", "domain_probe", "image_statistics", "probe_synthetic"]
+__all__ = ["FEATURES", "domain_probe", "examples_per_domain", "image_statistics", "probe_synthetic"]
 
 FEATURES: tuple[str, ...] = (
     "mean", "std", "p01", "p05", "p25", "p50", "p75", "p95", "p99", "grad_mean", "grad_p95",
@@ -100,3 +100,25 @@ def probe_synthetic(config: object, num_images: int = 600, seed: int = 0, train_
         doms.append(s.info["domain"])
     x, n = np.stack(feats), int(len(feats) * train_fraction)
     return domain_probe(x[:n], doms[:n], x[n:], doms[n:])
+
+
+def examples_per_domain(config: object, seed: int = 0, *, start: int = 0, per_domain: int = 1,
+                        max_scan: int = 2000) -> list:
+    """Synthetic samples with targets, ``per_domain`` per platform/band domain (in the generator's domain
+    order), rendered with ``config`` from image index ``start`` on (e.g. past a dataset's last image, so they
+    are held out). Raises if ``max_scan`` images do not hold enough of every domain."""
+    from auxdet.data.synthetic import LOOKS, generate_sample
+    from auxdet.data.synthetic.render import synthetic_metadata_table
+
+    table = synthetic_metadata_table(start + max_scan, seed, config).iloc[start:]  # type: ignore[arg-type]
+    picked: dict[str, list] = {key: [] for key in LOOKS}
+    for row in table[table["target_area"] > 0].itertuples(index=False):
+        key = f"{row.platform}/{row.band}"
+        if key in picked and len(picked[key]) < per_domain:
+            sample = generate_sample(int(row.id), seed, config)  # type: ignore[arg-type]
+            if sample.info["targets"]:  # a planned target can find no room when rendered (rare)
+                picked[key].append(sample)
+        if all(len(v) == per_domain for v in picked.values()):
+            return [s for key in LOOKS for s in picked[key]]
+    short = {k: len(v) for k, v in picked.items() if len(v) < per_domain}
+    raise ValueError(f"examples_per_domain: only {short} samples with targets in {max_scan} images; raise max_scan")

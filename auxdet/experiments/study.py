@@ -60,6 +60,7 @@ __all__ = [
     "Study",
     "demo_study",
     "load_outcomes",
+    "load_results",
     "run_study",
     "study_runs",
 ]
@@ -170,20 +171,39 @@ class _Run:
         return f"{self.cell.setting.name}/seed{self.seed}/{self.arm}"
 
 
-def study_runs(study: Study, work_root: str | os.PathLike, *, progress: bool = True) -> list[_Run]:
-    """Every run of ``study`` with its data generated (once per setting and seed) and its fingerprint."""
+def study_runs(study: Study, work_root: str | os.PathLike, *, progress: bool = True,
+               generate: bool = True) -> list[_Run]:  # fmt: skip
+    """Every run of ``study`` with its fingerprint; ``generate``: also write its data (once per setting and
+    seed). Fingerprints do not depend on where the data lives, so ``generate=False`` tells — without
+    rendering a single image — which cached rows belong to the current code and settings."""
     work_root = Path(work_root)
     runs = []
     pairs = [(c, s) for c in study.cells for s in study.seeds]
-    for cell, seed in tqdm(pairs, desc=f"{study.name}: data", disable=not progress):
+    for cell, seed in tqdm(pairs, desc=f"{study.name}: data", disable=not (progress and generate)):
         plan = study.plan_for(cell.setting)
-        data = plan.dataset(work_root / "data", seed, progress=False)
+        data = (plan.dataset(work_root / "data", seed, progress=False) if generate
+                else plan.data_dir(work_root / "data", seed))  # fmt: skip
         options = cfg_options(plan, data, log_level="WARNING")
         for arm in cell.arms:
             fp = run_fingerprint(ARMS[arm], options, plan, seed)
             work = work_root / "runs" / cell.setting.name / f"seed{seed}" / arm
             runs.append(_Run(cell, int(seed), arm, plan, data, work, options, fp))
     return runs
+
+
+def load_results(study: Study, results: str | os.PathLike, *, strict: bool = False) -> pd.DataFrame:
+    """The cached result rows of ``study`` (e.g. the committed ``figures/study_runs.csv``) that belong to the
+    current code and settings. ``strict``: raise when a run of the study has no fresh row (re-run
+    ``auxdet study``); otherwise return what is fresh (possibly nothing)."""
+    fresh = {r.fingerprint for r in study_runs(study, "unused", progress=False, generate=False)}
+    path = Path(results)
+    df = pd.read_csv(path, dtype={"fingerprint": str}) if path.is_file() else pd.DataFrame(columns=RESULT_COLUMNS)
+    rows = df[df["fingerprint"].isin(fresh)].reset_index(drop=True)
+    missing = len(fresh - set(rows["fingerprint"]))
+    if strict and missing:
+        raise ExperimentError(f"'{path}': {missing} of {len(fresh)} runs of study {study.name!r} have no row for the "
+                              "current code and settings (the model, data or AP code changed since): run `auxdet study`")
+    return rows
 
 
 def _outcomes_path(run: _Run, variant: str) -> Path:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["ARM_COLORS", "plot_arms", "plot_domain_differences", "plot_sweep"]
+__all__ = ["ARM_COLORS", "plot_arms", "plot_domain_differences", "plot_domain_probe", "plot_rule_examples", "plot_sweep"]
 
 #: one colour per arm / test-time variant, the same in every figure
 ARM_COLORS: dict[str, str] = {
@@ -118,5 +118,58 @@ def plot_domain_differences(summary: pd.DataFrame, setting: str,
     ax.set(ylabel=f"Δ {metric} (percentage points)", title=f"{setting}: per domain (n = test targets, all seeds)")
     ax.legend(frameon=False, fontsize=8)
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_rule_examples(samples: dict[str, Sequence], titles: Sequence[str] | None = None) -> Figure:
+    """Rendered synthetic images, one row per setting (``{row label: [SyntheticSample, …]}``), one column
+    per domain: targets boxed green, distractors (another domain's target look) boxed orange; grey map with
+    its intensity colour bar (0–255, 8-bit image)."""
+    rows = list(samples)
+    cols = max(len(v) for v in samples.values())
+    fig, axes = plt.subplots(len(rows), cols, figsize=(2.7 * cols + 0.6, 2.8 * len(rows)), squeeze=False)
+    im = None
+    for r, label in enumerate(rows):
+        for c, sample in enumerate(samples[label]):
+            ax = axes[r, c]
+            im = ax.imshow(sample.image, cmap="gray", vmin=0, vmax=255)
+            for kind, color in (("targets", "#2ca02c"), ("distractors", "#ff7f0e")):
+                for rec in sample.info[kind]:
+                    x0, y0, x1, y1 = rec["box"]
+                    ax.add_patch(plt.Rectangle((x0 - 1.5, y0 - 1.5), x1 - x0 + 2, y1 - y0 + 2, fill=False, lw=1.2,
+                                               ec=color))  # fmt: skip
+            scene = sample.info.get("scene", sample.info["domain"])
+            title = f"{sample.info['domain']}" + (f"\nscene: {scene}" if sample.info.get("decoupled") else "")
+            ax.set_title(title if titles is None else titles[c], fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel(label, fontsize=9)
+        for c in range(len(samples[label]), cols):
+            axes[r, c].axis("off")
+    if im is not None:
+        fig.colorbar(im, ax=axes, fraction=0.02, pad=0.01, label="8-bit intensity")
+    fig.suptitle("green: targets (the domain's own look) · orange: distractors (another domain's target look)",
+                 fontsize=9)  # fmt: skip
+    return fig
+
+
+def plot_domain_probe(probe: pd.DataFrame) -> Figure:
+    """Held-out accuracy (%) of the linear domain probe against the ambiguity level, per domain mix, with the
+    chance level (always guessing the most frequent training domain) dashed."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    overall = probe[probe["domain"] == "overall"]
+    for mix, (ls, marker) in _MIX_STYLE.items():
+        line = overall[overall["domain_mix"] == mix].sort_values("ambiguity")
+        if line.empty:
+            continue
+        p = ax.plot(line["ambiguity"], 100 * line["accuracy"], ls=ls, marker=marker,
+                    label=f"{mix} mix (n = {int(line['n'].iloc[0])} test images)")  # fmt: skip
+        ax.plot(line["ambiguity"], 100 * line["chance"], ls=":", color=p[0].get_color(), lw=1,
+                label=f"{mix} mix: chance")  # fmt: skip
+    ax.set(xlabel="domain ambiguity", ylabel="domain recovered from the pixels (%)", ylim=(0, 100),
+           xticks=sorted(set(overall["ambiguity"])), title="Can the domain be read off the image?")  # fmt: skip
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
