@@ -73,7 +73,7 @@ def test_plan_data_dir_follows_the_data_only(tmp_path: Path) -> None:
 
 
 def test_cfg_options_epoch_and_iteration_budgets() -> None:
-    epochs = cfg_options(SMOKE, "/data")
+    epochs = cfg_options(replace(SMOKE, max_iters=None, max_epochs=2), "/data")
     assert epochs["train_cfg"] == dict(type="EpochBasedTrainLoop", max_epochs=2, val_interval=2)
     assert epochs["param_scheduler"][1]["milestones"] == [1] and epochs["default_hooks.logger.interval"] == 10
     assert "log_level" not in epochs and epochs["test_dataloader.dataset.data_root"] == "/data"

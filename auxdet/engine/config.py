@@ -138,7 +138,8 @@ def read_config(cfg: str | Path | Config, cfg_options: Mapping[str, Any] | None 
         with _cached_external_configs():
             cfg = Config.fromfile(str(config_path(cfg)))
     if cfg_options:
-        cfg.merge_from_dict(dict(cfg_options))
+        # a deep copy: mmengine's merge pops ``_delete_`` from the option dicts, which callers may reuse
+        cfg.merge_from_dict(copy.deepcopy(dict(cfg_options)))
     return cfg
 
 

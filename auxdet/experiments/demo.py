@@ -84,12 +84,14 @@ def write_report(rows: pd.DataFrame, summary: pd.DataFrame, work_dir: str | os.P
         lines += [f"## {metric} (%, IoU 0.5) per arm and test-time metadata", "", _markdown(results_table(rows, metric)), ""]
     for name in ("metadata effect", "metadata reliance (swap)", "metadata reliance (shuffle)",
                  "modules without metadata"):  # fmt: skip
-        try:
-            table = comparison_table(summary, name, group="domain").drop(columns=["setting", "seeds"])
-            overall = comparison_table(summary, name).drop(columns=["setting", "seeds"])
-        except ValueError:
-            continue
-        lines += [f"## {name} (AP50, percentage points)", "", _markdown(pd.concat([overall, table])), ""]
+        tables = []
+        for group in ("overall", "domain"):
+            try:
+                tables.append(comparison_table(summary, name, group=group).drop(columns=["setting", "seeds"]))
+            except ValueError:  # the comparison (or its per-domain rows) is not in this summary
+                pass
+        if tables:
+            lines += [f"## {name} (AP50, percentage points)", "", _markdown(pd.concat(tables)), ""]
     lines += [f"![AP50 per arm]({png.name})", "",
               "Groups with fewer than 10 test targets are too small to read a difference from.", ""]
     return atomic_write_text(work_dir / "report.md", "\n".join(lines))

@@ -178,7 +178,7 @@ def study_runs(study: Study, work_root: str | os.PathLike, *, progress: bool = T
     rendering a single image — which cached rows belong to the current code and settings."""
     work_root = Path(work_root)
     runs = []
-    pairs = [(c, s) for c in study.cells for s in study.seeds]
+    pairs = [(c, s) for s in study.seeds for c in study.cells]  # seed-major: a seed's cells finish together
     for cell, seed in tqdm(pairs, desc=f"{study.name}: data", disable=not (progress and generate)):
         plan = study.plan_for(cell.setting)
         data = (plan.dataset(work_root / "data", seed, progress=False) if generate
@@ -288,20 +288,26 @@ def run_study(
     need_outcomes = summary is not None
     todo = [r for r in runs if not _cached(cached, r, study.arm_variants(r.arm))
             or (need_outcomes and any(load_outcomes(r, v) is None for v in study.arm_variants(r.arm)))]
-    for seed in sorted({r.seed for r in todo}):  # one seed at a time: an interruption loses at most one
-        batch = [r for r in todo if r.seed == seed]
+    from auxdet.engine.parallel import default_processes
+
+    # a chunk of as many runs as train side by side at a time: trained, cached (manifests) and evaluated
+    # before the next one starts, so an interruption loses at most the chunk in progress
+    width = max(1, int(processes) if processes is not None else default_processes(len(todo)))
+    for start in range(0, len(todo), width):
+        batch = todo[start : start + width]
         jobs = [TrainJob(r.name.replace("/", "_"), ARMS[r.arm], r.work_dir / "train", r.options, r.seed,
                          progress) for r in batch]  # fmt: skip
         params = {j.name: {"fingerprint": r.fingerprint} for j, r in zip(jobs, batch, strict=True)}
         trained = train_cached(jobs, params, trainer=trainer, processes=processes)
-        for job, run in tqdm(list(zip(jobs, batch, strict=True)), desc=f"{study.name}: evaluate seed {seed}",
-                             disable=not progress):  # fmt: skip
+        for job, run in zip(jobs, batch, strict=True):
             config, checkpoint = trained[job.name]
             train_s = _train_seconds(run.work_dir / "train")
             rows = []
             for variant in study.arm_variants(run.arm):
                 rows += _rows(run, variant, _evaluate(run, checkpoint, config, variant, study.shuffle_seed), train_s)
             cache.add(rows)
+        if progress:
+            print(f"{study.name}: {min(start + width, len(todo))}/{len(todo)} runs trained and evaluated", flush=True)
     df = cache.load()
     names = {r.fingerprint for r in runs}
     out = df[df["fingerprint"].isin(names)].reset_index(drop=True)
