@@ -131,7 +131,9 @@ STUDY_PLAN = FULL
 _ALL = tuple(ARMS)
 _PAIR = ("auxdet", "auxdet-nometa")
 #: The committed study: the ambiguity sweep on the balanced mix (every arm at full ambiguity, the demo's
-#: setting), and both ends on the real mix.
+#: setting), and full ambiguity on the real table's mix (where the rare domains' rules have few examples).
+#: 9 runs per seed, about 35 minutes per seed on 2 cores. (Ambiguity 0 on the real mix was left out for
+#: the CPU budget; add ``Cell(Setting(0.0, "real"), _PAIR)`` to run it.)
 STUDY = Study(
     "study",
     STUDY_PLAN,
@@ -140,7 +142,6 @@ STUDY = Study(
         Cell(Setting(0.5, "balanced"), _PAIR),
         Cell(Setting(0.0, "balanced"), _PAIR),
         Cell(Setting(1.0, "real"), _PAIR),
-        Cell(Setting(0.0, "real"), _PAIR),
     ),
 )
 
