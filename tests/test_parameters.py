@@ -1,4 +1,4 @@
-"""Parameter accounting (auxdet.analysis.parameters) and the source display helper of the notebooks."""
+"""Parameter accounting (auxdet.analysis.parameters): ours, the official counting, the paper's numbers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from auxdet.analysis.parameters import (
     parameter_accounting,
     unused_fpn_conv_params,
 )
-from auxdet.visualisation import show_source, source_markdown
 
 
 def test_counts_on_small_modules() -> None:
@@ -56,20 +55,3 @@ def test_unused_convs_follow_out_indices() -> None:
 def test_accounting_errors() -> None:
     with pytest.raises(ValueError, match="baseline"):
         parameter_accounting([])
-
-
-def test_show_source_renders_package_code() -> None:
-    from auxdet.models.compensation import detail_residual
-    from auxdet.models.modulation import M2DM
-
-    text = source_markdown(detail_residual)
-    assert text.startswith("`auxdet/models/compensation.py`, line ") and "`detail_residual`" in text
-    assert "def detail_residual(" in text and text.endswith("```") and "return strided - deepest" in text
-    method = source_markdown(M2DM._channel)  # a method: dedented, named by its qualified name
-    assert "`M2DM._channel`" in method and "\ndef _channel(" in method
-    md = show_source(detail_residual, M2DM._spatial)
-    assert md.data.count("```python") == 2
-    with pytest.raises(TypeError, match="no source"):
-        source_markdown(len)
-    with pytest.raises(TypeError, match="at least one"):
-        show_source()

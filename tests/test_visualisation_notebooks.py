@@ -1,0 +1,40 @@
+"""Helpers of the notebooks in auxdet.visualisation: the source display and the notebook figures."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+
+from auxdet.visualisation import show_source, source_markdown
+
+
+def test_show_source_renders_package_code() -> None:
+    from auxdet.models.compensation import detail_residual
+    from auxdet.models.modulation import M2DM
+
+    text = source_markdown(detail_residual)
+    assert text.startswith("`auxdet/models/compensation.py`, line ") and "`detail_residual`" in text
+    assert "def detail_residual(" in text and text.endswith("```") and "return strided - deepest" in text
+    method = source_markdown(M2DM._channel)  # a method: dedented, named by its qualified name
+    assert "`M2DM._channel`" in method and "\ndef _channel(" in method
+    md = show_source(detail_residual, M2DM._spatial)
+    assert md.data.count("```python") == 2
+    with pytest.raises(TypeError, match="no source"):
+        source_markdown(len)
+    with pytest.raises(TypeError, match="at least one"):
+        show_source()
+
+
+def test_demo_prediction_figure_zooms_on_every_target() -> None:
+    from auxdet.visualisation.quickstart import plot_demo_prediction
+
+    image = np.zeros((64, 64))
+    image[10:22, 5:8] = 1.0
+    gt = np.array([[5, 10, 8, 22], [40, 40, 50, 45]], float)
+    fig = plot_demo_prediction(image, gt, np.array([[0, 0, 30, 30]]), "demo")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "target 1: 3×12 px (w×h)" in titles and "target 2: 10×5 px (w×h)" in titles
+    assert sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 1
+    assert len(fig.axes[0].patches) == 3  # two ground-truth boxes and one prediction
+    matplotlib.pyplot.close("all")
