@@ -38,3 +38,27 @@ def test_demo_prediction_figure_zooms_on_every_target() -> None:
     assert sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 1
     assert len(fig.axes[0].patches) == 3  # two ground-truth boxes and one prediction
     matplotlib.pyplot.close("all")
+
+
+@pytest.mark.parametrize("kind", ["violin", "box"])
+def test_contrast_panel_marks_synthetic_and_small_groups(kind: str) -> None:
+    import pandas as pd
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import PathPatch
+
+    from auxdet.visualisation import fig1
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({
+        "platform": ["Land"] * 12 + ["Space"] * 4, "band": ["LWIR"] * 12 + ["NIR"] * 4,
+        "source": ["real"] * 12 + ["synthetic"] * 4, "contrast": rng.normal(0.2, 0.05, 16),
+    })  # fmt: skip
+    fig = fig1.plot_contrast(df, kind=kind)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Space/NIR\n(synthetic)\n(n=4, < 10)", "Land/LWIR\n(real)\n(n=12)"]
+    bodies = [c for c in ax.collections if isinstance(c, PolyCollection)] or [p for p in ax.patches if isinstance(p, PathPatch)]
+    paths = [b.get_paths()[0] if isinstance(b, PolyCollection) else b.get_path() for b in bodies]
+    bodies = [b for _, b in sorted(zip([p.get_extents().x0 for p in paths], bodies, strict=True), key=lambda t: t[0])]
+    assert [b.get_hatch() for b in bodies] == ["///", None] and bodies[0].get_alpha() == 0.35 and bodies[1].get_alpha() != 0.35
+    assert "synthetic: the generator's design, not data" in [t.get_text() for t in ax.get_legend().get_texts()]
+    matplotlib.pyplot.close("all")
