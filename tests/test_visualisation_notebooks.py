@@ -62,3 +62,22 @@ def test_contrast_panel_marks_synthetic_and_small_groups(kind: str) -> None:
     assert [b.get_hatch() for b in bodies] == ["///", None] and bodies[0].get_alpha() == 0.35 and bodies[1].get_alpha() != 0.35
     assert "synthetic: the generator's design, not data" in [t.get_text() for t in ax.get_legend().get_texts()]
     matplotlib.pyplot.close("all")
+
+
+def test_detail_compensation_figure_shares_the_deep_scale() -> None:
+    import torch
+
+    from auxdet.metadata import ImageMeta, MetaBatch, Vocabulary
+    from auxdet.models.neck import AuxFPN
+    from auxdet.visualisation.m2dm import plot_detail_compensation
+
+    neck = AuxFPN([8, 16, 32, 64], 16, 4, out_indices=(0, 1)).eval()
+    feats = [torch.randn(1, c, 64 // s, 64 // s) for c, s in ((8, 4), (16, 8), (32, 16), (64, 32))]
+    with torch.no_grad():
+        _, rec = neck.forward_with_intermediates(feats, MetaBatch.from_metas([ImageMeta("Land", "LWIR", 64, 64)], Vocabulary()))
+    fig = plot_detail_compensation(torch.randn(1, 3, 64, 64), neck, rec, "random (test)")
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(panels) == 6 and sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 3
+    limits = {ax.images[0].get_clim() for ax in panels[2:]}
+    assert len(limits) == 1 and next(iter(limits))[0] == 0  # one zero-based scale for the four stride-32 maps
+    matplotlib.pyplot.close("all")
