@@ -81,3 +81,23 @@ def test_detail_compensation_figure_shares_the_deep_scale() -> None:
     limits = {ax.images[0].get_clim() for ax in panels[2:]}
     assert len(limits) == 1 and next(iter(limits))[0] == 0  # one zero-based scale for the four stride-32 maps
     matplotlib.pyplot.close("all")
+
+
+def test_leem_figures_use_one_scale_per_row_with_colour_bars() -> None:
+    import torch
+
+    from auxdet.visualisation.kernels import synthetic_patches
+    from auxdet.visualisation.leem import plot_lwin_vs_bn, plot_patch_responses
+
+    fig = plot_patch_responses(synthetic_patches(17))
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    signed = {ax.images[0].norm for ax in panels if ax.images[0].get_cmap().name == "RdBu_r"}
+    assert len(signed) == 1 and sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 2
+    norm = next(iter(signed))
+    assert norm.vmin == -norm.vmax and not any(ax.texts for ax in panels)  # centred at 0; nothing over the data
+    maps = torch.randn(2, 1, 16, 16)
+    fig = plot_lwin_vs_bn(torch.rand(3, 1, 16, 16) * 255, maps, maps, maps, maps * 2)
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len({ax.images[0].get_clim() for ax in panels if ax.images[0].get_cmap().name == "RdBu_r"}) == 1
+    assert len({ax.images[0].get_clim() for ax in panels if ax.images[0].get_cmap().name == "gray"}) == 1
+    matplotlib.pyplot.close("all")
