@@ -258,7 +258,11 @@ def test_figure_panels_and_atomic_save(tmp_path: Path) -> None:
     contrast = A.contrast_table([dict(platform=p, band=b, image=noisy, mask=mask)
                                  for p, b in [("Air", "LWIR"), ("Land", "LWIR"), ("Space", "NIR")]], progress=False)  # fmt: skip
     fig = fig1.figure1(contrast, counts, A.resolution_distribution(table), table)
-    assert len(fig.axes) == 4 and fig.axes[2].get_xscale() == "log"
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(panels) == 4 and len(fig.axes) == 5 and panels[2].get_xscale() == "log"  # + (b)'s colour bar
+    # (c) draws the paper's 256²–6000² range and names each platform's top size in the legend, not over the data
+    assert panels[2].get_xlim()[1] > 6000 and not panels[2].texts
+    assert any("top 256×256" in t.get_text() for t in panels[2].get_legend().get_texts())
     paths = save_figure(fig, "fig1_test", directory=tmp_path)
     assert [p.name for p in paths] == ["fig1_test.png", "fig1_test.svg"]
     assert all(p.stat().st_size > 1000 for p in paths) and sorted(tmp_path.iterdir()) == sorted(paths)

@@ -11,7 +11,10 @@
   generator's domain-ambiguity knob;
 * :mod:`.contrast` — Fig. 1 (a): :func:`target_contrast` / :func:`contrast_table` of targets against
   their background ring, on real SIRST-V2 samples (:func:`auxdet.data.sirst.sirst_v2_samples`) or
-  :func:`synthetic_contrast_samples`.
+  :func:`synthetic_contrast_samples`;
+* :mod:`.parameters` — parameter counts of our detectors beside the paper's (the baseline offset, the
+  modules' real overheads): :func:`~auxdet.analysis.parameters.parameter_accounting`. It builds mmdet
+  models, so it is imported on its own (``from auxdet.analysis.parameters import ...``), not here.
 
 Reading the files is the data layer's job (:func:`auxdet.data.statistics.read_statistics`,
 :func:`auxdet.data.voc_io.read_split`, :mod:`auxdet.data.sirst`); figures are drawn by

@@ -82,29 +82,36 @@ def plot_resolution_embedding(
 
 
 def plot_detail_compensation(image: Tensor, neck: nn.Module, intermediates: Mapping[str, Any], source: str) -> Figure:
-    """Eq. 5 on one image: the input, |x_0|, |x_4|, the pseudo-deep maps |C↓(x_i)| of the two
-    compensated levels and |Δx| of level 0 (channel means of |·|).
+    """Eq. 5 on one image: the input, |x_0|, then on the deepest grid |x_4|, the pseudo-deep maps
+    |C↓(x_i)| of the two compensated levels and |Δx| of level 0 (channel means of |·|).
 
-    ``neck``: an ``AuxFPN`` with detail compensation at levels 0 and 1; ``intermediates``: its
-    ``forward_with_intermediates`` record for ``image`` (``[1, C, H, W]``); ``source``: where the
-    image comes from (its first words title the input panel)."""
+    The four stride-32 maps share one colour scale (Δx = x̂_4 − x_4 is compared with its terms);
+    the input and |x_0| have their own. ``neck``: an ``AuxFPN`` with detail compensation at levels 0
+    and 1; ``intermediates``: its ``forward_with_intermediates`` record for ``image`` (``[1, C, H, W]``);
+    ``source``: where the image comes from (its first words title the input panel)."""
     lat = intermediates["laterals"]
-    panels = [(image[0, 0], f"input ({source.split(' (')[0]})", "gray"),
-              (lat[0][0].abs().mean(0), "|x_0| (stride 4)", "magma"),
-              (lat[-1][0].abs().mean(0), "|x_4| (stride 32)", "magma")]  # fmt: skip
+    deep = [(lat[-1][0].abs().mean(0), "|x_4| (stride 32)")]
     for i in (0, 1):
         with torch.no_grad():
             pseudo = neck.compensation[i].down(lat[i])
-        panels.append((pseudo[0].abs().mean(0), f"|C↓(x_{i})| = |x̂_4|, stride {neck.compensation[i].stride}", "magma"))
-    panels.append((intermediates["compensation"][0]["delta"][0].abs().mean(0), "|Δx| level 0 (Eq. 5)", "magma"))
-    fig, axes = plt.subplots(1, 6, figsize=(18, 3.2))
-    for ax, (arr, title, cmap) in zip(axes, panels, strict=True):
-        ax.imshow(arr.numpy(), cmap=cmap)
+        deep.append((pseudo[0].abs().mean(0), f"|C↓(x_{i})| = |x̂_4|, stride {neck.compensation[i].stride}"))
+    deep.append((intermediates["compensation"][0]["delta"][0].abs().mean(0), "|Δx| level 0 (Eq. 5)"))
+    vmax = max(float(a.max()) for a, _ in deep)
+    fig, axes = plt.subplots(1, 6, figsize=(19, 3.4), layout="constrained")
+    im = axes[0].imshow(image[0, 0].numpy(), cmap="gray")
+    axes[0].set_title(f"input ({source.split(' (')[0]})", fontsize=8)
+    fig.colorbar(im, ax=axes[0], fraction=0.046, label="normalised intensity")
+    im = axes[1].imshow(lat[0][0].abs().mean(0).numpy(), cmap="inferno", vmin=0)
+    axes[1].set_title("|x_0| (stride 4)", fontsize=8)
+    fig.colorbar(im, ax=axes[1], fraction=0.046)
+    for ax, (arr, title) in zip(axes[2:], deep, strict=True):
+        im = ax.imshow(arr.numpy(), cmap="inferno", vmin=0, vmax=vmax)
         ax.set_title(title, fontsize=8)
+    fig.colorbar(im, ax=list(axes[2:]), fraction=0.02, label="mean |activation| (shared scale)")
+    for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle("Detail compensation on random-weight features (channel-mean of |·|)", y=1.04)
-    fig.tight_layout()
+    fig.suptitle("Detail compensation on random-weight features (channel-mean of |·|)")
     return fig
 
 
@@ -119,5 +126,5 @@ def plot_dynamic_weights(weights: Tensor, titles: tuple[str, str]) -> Figure:
         ax.set_title(t, fontsize=9)
         ax.set_xlabel("in (D)")
         ax.set_ylabel("out (32)")
-    fig.colorbar(im, ax=axes, fraction=0.02)
+    fig.colorbar(im, ax=axes, fraction=0.02, label="generated weight (one scale)")
     return fig
