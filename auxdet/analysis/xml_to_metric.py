@@ -40,10 +40,18 @@ def ground_truth_records(data_infos: Sequence[Mapping[str, Any]]) -> list[dict[s
     return out
 
 
-def _false_alarm(rng: np.random.Generator, width: int, height: int) -> list[float]:
-    w, h = rng.integers(2, max(3, min(12, width // 4)), size=2)
-    x, y = rng.uniform(0, width - w), rng.uniform(0, height - h)
-    return [x, y, x + w, y + h]
+def _false_alarm(rng: np.random.Generator, width: int, height: int, targets: np.ndarray, margin: float = 3.0,
+                 tries: int = 100) -> list[float]:
+    """A random 2–12 px box that keeps ``margin`` px away from every target (so it can never count as a
+    hit, neither at IoU 0.5 nor by the 3-px centroid rule of Pd)."""
+    for _ in range(tries):
+        w, h = rng.integers(2, max(3, min(12, width // 4)), size=2)
+        x, y = rng.uniform(0, width - w), rng.uniform(0, height - h)
+        clear = (x + w + margin <= targets[:, 0]) | (targets[:, 2] + margin <= x) | \
+            (y + h + margin <= targets[:, 1]) | (targets[:, 3] + margin <= y)  # fmt: skip
+        if clear.all():
+            return [x, y, x + w, y + h]
+    raise ValueError(f"no room for a false alarm {margin} px away from the targets of a {width}x{height} image")
 
 
 def simulated_detections(
@@ -53,7 +61,8 @@ def simulated_detections(
     seed: int = 0,
 ) -> list[dict[str, Any]]:
     """One prediction record per image: each target found with probability ``recall[domain]`` (its own box,
-    score ~ U(0.3, 1)), plus Poisson(``false_alarms_per_image``) random boxes (score ~ U(0, 0.8)).
+    score ~ U(0.3, 1)), plus Poisson(``false_alarms_per_image``) random boxes away from every target
+    (score ~ U(0, 0.8)): the Recall and Pd of a group are exactly the share of its targets found.
 
     Raises ValueError naming the domain when ``recall`` lacks an image's domain or is outside [0, 1].
     """
@@ -66,7 +75,8 @@ def simulated_detections(
                              f"got {dict(recall)}")  # fmt: skip
         boxes = np.asarray(gt["bboxes"], np.float32).reshape(-1, 4)
         found = boxes[rng.random(len(boxes)) < recall[dom]]
-        fas = [_false_alarm(rng, int(gt["width"]), int(gt["height"])) for _ in range(rng.poisson(false_alarms_per_image))]
+        fas = [_false_alarm(rng, int(gt["width"]), int(gt["height"]), boxes)
+               for _ in range(rng.poisson(false_alarms_per_image))]  # fmt: skip
         scores = np.concatenate([rng.uniform(0.3, 1.0, len(found)), rng.uniform(0.0, 0.8, len(fas))])
         out.append({"img_id": gt["img_id"], "bboxes": np.vstack([found, np.asarray(fas, np.float32).reshape(-1, 4)]),
                     "scores": scores.astype(np.float32)})  # fmt: skip
