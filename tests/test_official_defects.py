@@ -78,3 +78,17 @@ def test_detached_spatial_parameters_receive_no_gradient() -> None:
     out = detached_gradient_demo()
     assert out["detached"] == 0.0
     assert out["trained"] > 1e-4
+
+
+def test_kernel_figure_shares_one_symmetric_scale() -> None:
+    import matplotlib.pyplot as plt
+
+    from auxdet.visualisation.paper_gaps import plot_kernels
+
+    demo = init_cfg_demo("child, kernel set in __init__", channels=3)
+    fig = plot_kernels({"before": demo.before, "after": demo.after}, "t")
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 2 and images[0].get_clim() == images[1].get_clim()
+    lo, hi = images[0].get_clim()
+    assert lo == -hi and hi == pytest.approx(max(demo.before.abs().max(), demo.after.abs().max()))
+    plt.close(fig)
