@@ -14,7 +14,7 @@ def test_show_source_renders_package_code() -> None:
     from auxdet.models.modulation import M2DM
 
     text = source_markdown(detail_residual)
-    assert text.startswith("`auxdet/models/compensation.py`, line ") and "`detail_residual`" in text
+    assert text.startswith("`auxdet/models/compensation.py`, lines ") and "`detail_residual`" in text
     assert "def detail_residual(" in text and text.endswith("```") and "return strided - deepest" in text
     method = source_markdown(M2DM._channel)  # a method: dedented, named by its qualified name
     assert "`M2DM._channel`" in method and "\ndef _channel(" in method
