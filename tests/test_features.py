@@ -1,4 +1,4 @@
-"""Neck-feature maps, the Grad-CAM adapter, the tutorial's checkpoint cache and config diff, training plots."""
+"""Neck-feature maps, the Grad-CAM adapter, the tutorial's demo runs (the study's cache) and config diff, training plots."""
 
 from __future__ import annotations
 
@@ -138,75 +138,89 @@ def test_config_diff_shows_the_neck_difference() -> None:
     assert config_diff(AUXDET, AUXDET) == ""
 
 
-TINY_PLAN = dict(num_images=4, image_size=32, input_size=32, max_epochs=1, batch_size=2, lr=0.01, warmup_iters=1)
+TINY_PLAN = dict(num_images=16, image_size=32, input_size=32, min_target_scale=1.0, max_iters=1, batch_size=2,
+                 lr=1e-3, warmup_iters=1, synth={"ambiguity": 1.0, "domain_mix": "balanced"})  # fmt: skip
 
 
-def _fake_checkpoint(job: Any, state_of: str) -> dict[str, Path]:
-    """What a trainer returns: a checkpoint in the job's work dir with the weights of ``state_of``'s model."""
-    from auxdet.engine.config import build_detector
+class _FakeTrainer:
+    """What a trainer returns: a checkpoint in the job's work dir with untrained weights of ``weights_of(job)``."""
 
-    ckpt = job.work_dir / "epoch_1.pth"
-    torch.save({"state_dict": build_detector(state_of, init_weights=False).state_dict()}, ckpt)
-    return {"checkpoint": ckpt}
+    def __init__(self, wrong: str | None = None) -> None:
+        self.calls: list[str] = []
+        self.wrong = wrong  # the arm (job name suffix) given the weights of another architecture
+
+    def __call__(self, job: Any, position: int | None = None) -> dict[str, Path]:
+        from auxdet.engine.config import build_detector
+
+        self.calls.append(job.name)
+        config = BASELINE if self.wrong and job.name.endswith(f"_{self.wrong}") else job.config
+        ckpt = Path(job.work_dir) / "iter_1.pth"
+        torch.save({"meta": {"dataset_meta": {"classes": ("Target",)}},
+                    "state_dict": build_detector(config, init_weights=False).state_dict()}, ckpt)  # fmt: skip
+        return {"checkpoint": ckpt}
 
 
-def test_checkpoint_cache_reuses_finished_runs(tmp_path: Path) -> None:
-    from auxdet.experiments.plan import RunPlan
-    from auxdet.experiments.tutorial import cached_checkpoints, tiny_checkpoints
-
-    plan = RunPlan(**TINY_PLAN)
-    calls: list[tuple[str, dict, int]] = []
-
-    def fake_trainer(job: Any, position: int | None = None) -> dict[str, Path]:
-        calls.append((job.config, dict(job.cfg_options), job.seed))
-        return _fake_checkpoint(job, job.config)
-
-    models = {"baseline": BASELINE}
-    assert cached_checkpoints(plan, 3, tmp_path, models=models) is None
-    first = tiny_checkpoints(plan, 3, tmp_path, models=models, trainer=fake_trainer, progress=False)
-    assert len(calls) == 1 and calls[0][0] == BASELINE and calls[0][2] == 3
-    options = calls[0][1]
-    data_root = Path(options["train_dataloader.dataset.data_root"])
-    assert (data_root / "ImageSets" / "Main" / "train.txt").is_file()  # the budget's dataset was generated
-    assert options["train_dataloader.batch_size"] == 2 and options["default_hooks.logger.interval"] == 1
-    cfg_file, ckpt = first["baseline"]
-    assert cfg_file.is_file() and ckpt.is_file()
+@pytest.mark.slow
+def test_demo_runs_trains_the_three_arms_once_and_reuses_them(tmp_path: Path) -> None:
     from mmengine.config import Config
 
-    resolved = Config.fromfile(str(cfg_file))  # the run's config: the budget's data and input size
-    assert resolved.train_dataloader.dataset.data_root == str(data_root)
-    assert resolved.randomness.seed == 3 and resolved.train_cfg.max_epochs == 1
-
-    second = tiny_checkpoints(plan, 3, tmp_path, models=models, trainer=fake_trainer, progress=False)
-    assert len(calls) == 1, "the second call must reuse the cached checkpoint"
-    assert second == first == cached_checkpoints(plan, 3, tmp_path, models=models)
-
-    tiny_checkpoints(plan, 4, tmp_path, models=models, trainer=fake_trainer, progress=False)
-    assert len(calls) == 2, "another seed is another run"
-
-
-def test_checkpoint_cache_retrains_a_mismatching_or_incomplete_run(tmp_path: Path) -> None:
-    from auxdet.experiments.cache import MANIFEST
+    from auxdet.experiments.cache import MANIFEST, ExperimentError
     from auxdet.experiments.plan import RunPlan
-    from auxdet.experiments.tutorial import tiny_checkpoints
+    from auxdet.experiments.study import ARMS
+    from auxdet.experiments.tutorial import RESULTS_NAME, SUMMARY_NAME, demo_runs
 
     plan = RunPlan(**TINY_PLAN)
-    calls: list[str] = []
+    # a checkpoint that does not fit its model: the evaluation refuses it …
+    wrong = _FakeTrainer(wrong="baseline")
+    with pytest.raises(ValueError, match="checkpoint"):
+        demo_runs(plan, 3, tmp_path, trainer=wrong, progress=False)
+    assert sorted(wrong.calls) == sorted(f"a1-balanced_seed3_{arm}" for arm in ARMS)
+    # … and the next call retrains that arm only (the others are cached)
+    trainer = _FakeTrainer()
+    first = demo_runs(plan, 3, tmp_path, trainer=trainer, progress=False)
+    assert trainer.calls == ["a1-balanced_seed3_baseline"]
+    assert set(first.models) == set(ARMS) and first.seed == 3 and first.budget == "custom"
+    assert first.plan.synth == {"ambiguity": 1.0, "domain_mix": "balanced"}
+    assert (first.data_root / "ImageSets" / "Main" / "test.txt").is_file()
+    assert (tmp_path / RESULTS_NAME).is_file() and (tmp_path / SUMMARY_NAME).is_file()
+    for arm, (cfg_file, ckpt) in first.models.items():
+        assert ckpt.is_file() and first.work_dirs()[arm] == cfg_file.parent
+        resolved = Config.fromfile(str(cfg_file))  # the run's config: the plan's data, schedule and seed
+        assert resolved.train_dataloader.dataset.data_root == str(first.data_root)
+        assert resolved.randomness.seed == 3 and resolved.train_cfg.max_iters == 1
+    overall = first.rows[first.rows["group"] == "overall"]
+    assert sorted(zip(overall["arm"], overall["variant"], strict=True)) == [
+        ("auxdet", "shuffle"), ("auxdet", "swap"), ("auxdet", "true"), ("auxdet-nometa", "true"), ("baseline", "true")]
+    assert {"metadata effect", "metadata reliance (swap)"} <= set(first.summary["comparison"])
 
-    def wrong_architecture(job: Any, position: int | None = None) -> dict[str, Path]:
-        calls.append(job.config)
-        return _fake_checkpoint(job, AUXDET if len(calls) == 1 else job.config)  # the first: AuxDet's weights
+    # a second call is all cache: nothing trained, the same rows and checkpoints
+    second = demo_runs(plan, 3, tmp_path, trainer=trainer, progress=False)
+    assert trainer.calls == ["a1-balanced_seed3_baseline"] and second.models == first.models
+    pd.testing.assert_frame_equal(second.rows, first.rows)
 
-    models = {"baseline": BASELINE}
-    out = tiny_checkpoints(plan, 0, tmp_path, models=models, trainer=wrong_architecture, progress=False)
-    tiny_checkpoints(plan, 0, tmp_path, models=models, trainer=wrong_architecture, progress=False)
-    assert len(calls) == 2, "a checkpoint that does not fit the model is retrained"
-    manifest = out["baseline"][0].parent / MANIFEST
-    manifest.unlink()  # an interrupted run has no manifest
-    tiny_checkpoints(plan, 0, tmp_path, models=models, trainer=wrong_architecture, progress=False)
-    assert len(calls) == 3
+    # an interrupted run (no manifest) whose rows are cached: a clear error naming the results file …
+    (first.work_dirs()["baseline"] / MANIFEST).unlink()
+    with pytest.raises(ExperimentError, match=RESULTS_NAME):
+        demo_runs(plan, 3, tmp_path, trainer=trainer, progress=False)
+    # … without its rows it is retrained (and only it)
+    csv = pd.read_csv(tmp_path / RESULTS_NAME)
+    csv[csv["arm"] != "baseline"].to_csv(tmp_path / RESULTS_NAME, index=False)
+    third = demo_runs(plan, 3, tmp_path, trainer=trainer, progress=False)
+    assert trainer.calls == ["a1-balanced_seed3_baseline"] * 2 and len(third.rows) == len(first.rows)
     with pytest.raises(ValueError, match="valid"):
-        tiny_checkpoints("huge", 0, tmp_path, trainer=wrong_architecture)
+        demo_runs("huge", 0, tmp_path, trainer=trainer)
+
+
+def test_default_work_root_is_the_study_folder_for_the_full_budget(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:  # fmt: skip
+    from auxdet.experiments.plan import FULL, SMOKE
+    from auxdet.experiments.tutorial import default_work_root
+
+    monkeypatch.setenv("AUXDET_BUILD", str(tmp_path))
+    assert default_work_root("full") == default_work_root(FULL) == tmp_path / "study"  # auxdet study's --work-dir
+    assert default_work_root("smoke") == default_work_root(SMOKE) == tmp_path / "tutorial"
+    monkeypatch.setenv("SMOKE", "1")
+    assert default_work_root() == tmp_path / "tutorial"
 
 
 # ----------------------------------------------------------------------------- training figures
