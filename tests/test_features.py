@@ -124,6 +124,44 @@ def test_detection_score_model_output_and_logit_option(detectors: dict) -> None:
         DetectionScoreModel(model, samples[:1])(inputs)
 
 
+# ----------------------------------------------------------------------------- metadata use (swap diagnostic)
+def test_metadata_change_measures_gates_and_features_and_is_zero_for_blind_models() -> None:
+    from auxdet.analysis.metadata_use import by_domain, metadata_change, swapped
+    from auxdet.engine.config import build_detector, demo_batch
+    from auxdet.visualisation.features import neck_features
+
+    metas = [dict(platform="Air", band="LWIR", width=128, height=96), dict(platform="Space", band="SWIR", width=128,
+                                                                              height=128)]  # fmt: skip
+    torch.manual_seed(0)
+    tables = {}
+    for name, cfg in (("baseline", "cpu_tiny/faster_rcnn_r18_tiny_synthetic"),
+                      ("auxdet", "cpu_tiny/auxdet_faster_rcnn_r18_tiny_synthetic"),
+                      ("nometa", "cpu_tiny/auxdet_nometa_faster_rcnn_r18_tiny_synthetic")):  # fmt: skip
+        model = build_detector(cfg).eval()
+        inputs, samples = demo_batch(model, SIZES, metas, training=False, seed=1)
+        assert [f"{s.platform}/{s.band}" for s in swapped(samples)] == ["Land/LWIR", "Space/NIR"]
+        tables[name] = table = metadata_change(model, inputs, samples)
+        assert table["domain"].tolist() == ["Air/LWIR", "Space/SWIR"]
+        assert table["other"].tolist() == ["Land/LWIR", "Space/NIR"]
+        same = metadata_change(model, inputs, samples, samples)  # the true metadata twice: no change
+        assert (same["feature_change"] == 0).all()
+        if name == "auxdet":  # by hand for the padded first image (96 of 128 rows are the image)
+            f_true = neck_features(model, inputs, samples)[0][0, :, :24]
+            f_swap = neck_features(model, inputs, swapped(samples))[0][0, :, :24]
+            expected = 100 * float((f_swap - f_true).norm() / f_true.norm())
+            assert table["feature_change"].iloc[0] == pytest.approx(expected, rel=1e-5)
+    aux = tables["auxdet"]
+    assert {"gate_change_l0", "gate_change_l1"} <= set(aux.columns)
+    assert (aux["gate_change"] > 0).all() and (aux["gate_change"] < 1).all() and (aux["feature_change"] > 0).all()
+    assert (tables["nometa"][["gate_change_l0", "gate_change_l1", "feature_change"]] == 0).all().all()
+    assert (tables["baseline"]["feature_change"] == 0).all() and tables["baseline"]["gate_change"].isna().all()
+    summary = by_domain(aux)
+    assert summary["n"].tolist() == [1, 1, 2]
+    assert summary.loc[("overall", ""), "feature_change"] == pytest.approx(aux["feature_change"].mean())
+    with pytest.raises(ValueError, match="one of each"):
+        metadata_change(model, inputs, samples[:1])
+
+
 # ----------------------------------------------------------------------------- tutorial helpers
 def test_config_diff_shows_the_neck_difference() -> None:
     from auxdet.experiments.tutorial import config_diff

@@ -20,7 +20,9 @@ Grad-CAM (the ``grad-cam`` package, :mod:`pytorch_grad_cam`)
     :func:`grad_cam` runs ``pytorch_grad_cam.GradCAM`` with them.
 
 Metadata counterfactuals
-    :func:`with_metadata` copies data samples with another platform / band (same image, same size).
+    :func:`with_metadata` (from :mod:`auxdet.analysis.metadata_use`, which also measures how much a
+    model's gates and features change under swapped metadata) copies data samples with another
+    platform / band (same image, same size).
 
 Plots: :func:`plot_feature_rows` (an image row with target masks outlined in white, then one row of
 maps per model) and :func:`plot_counterfactual`.
@@ -37,6 +39,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from auxdet.analysis.metadata_use import with_metadata
 from auxdet.metadata import ImageMeta
 
 __all__ = [
@@ -96,17 +99,6 @@ def prepare_batch(predictor: Any, images: Sequence[np.ndarray], metas: Sequence[
         samples.append(packed["data_samples"])
     data = predictor.model.data_preprocessor(dict(inputs=inputs, data_samples=samples), False)
     return data["inputs"], data["data_samples"]
-
-
-def with_metadata(data_samples: Sequence[Any], platform: str | None = None, band: str | None = None) -> list:
-    """Copies of ``data_samples`` whose metainfo says another ``platform`` and/or ``band`` (counterfactual)."""
-    out = []
-    for sample in data_samples:
-        new = sample.clone()
-        changes = {k: v for k, v in (("platform", platform), ("band", band)) if v is not None}
-        new.set_metainfo(changes)
-        out.append(new)
-    return out
 
 
 # --------------------------------------------------------------------------- feature maps
