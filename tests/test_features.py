@@ -230,6 +230,13 @@ def test_demo_runs_trains_the_three_arms_once_and_reuses_them(tmp_path: Path) ->
     assert sorted(zip(overall["arm"], overall["variant"], strict=True)) == [
         ("auxdet", "shuffle"), ("auxdet", "swap"), ("auxdet", "true"), ("auxdet-nometa", "true"), ("baseline", "true")]
     assert {"metadata effect", "metadata reliance (swap)"} <= set(first.summary["comparison"])
+    effect = first.difference("metadata effect")
+    assert effect["diff_mean"] == pytest.approx(first.metric("auxdet") - first.metric("auxdet-nometa"))
+    domain = first.rows.loc[first.rows["group"] == "domain", "value"].iloc[0]
+    assert first.metric("auxdet", "swap", domain.replace("_", "/"), "Recall") == pytest.approx(float(
+        first.rows.query("arm == 'auxdet' and variant == 'swap' and value == @domain")["Recall"].iloc[0]))
+    with pytest.raises(ExperimentError, match="groups"):
+        first.metric("auxdet", group="Air/NIR")
 
     # a second call is all cache: nothing trained, the same rows and checkpoints
     second = demo_runs(plan, 3, tmp_path, trainer=trainer, progress=False)
@@ -277,28 +284,13 @@ def test_loss_history_reads_mmengine_scalars_and_plots(tmp_path: Path) -> None:
     assert len(history) == 2 * 5 * 2
     total_b = history.query("model == 'b' and key == 'loss'").sort_values("iter")["value"].to_numpy()
     assert np.allclose(total_b, [2.4, 2.3, 2.2, 2.1, 2.0])
-    fig = plot_loss_curves(history)
-    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["loss", "loss_cls"]
+    fig = plot_loss_curves(history, marks={"lr × 0.1": 4})
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == ["loss", "loss_cls"]
+    assert all(ax.get_ylim()[0] == 0 for ax in visible)  # zero-based
+    assert [line.get_xdata()[0] for line in visible[0].lines if line.get_label() == "lr × 0.1"] == [4]
     with pytest.raises(FileNotFoundError):
         loss_history({"c": tmp_path / "missing"})
-
-
-def test_results_table_and_metric_bars() -> None:
-    from auxdet.visualisation.training import plot_metric_bars, results_table
-
-    table = pd.DataFrame({
-        "group": ["overall", "platform", "platform", "band", "domain"],
-        "value": ["all", "Air", "Space", "LWIR", "Air_LWIR"],
-        "num_targets": [3, 2, 1, 3, 2], "AP50": [0.5, 0.7, np.nan, 0.5, 0.7], "Recall": [0.6, 0.8, 0.0, 0.6, 0.8],
-    })
-    results = results_table({"baseline": table, "auxdet": table.assign(AP50=table["AP50"] + 0.1)})
-    assert list(results["label"][:5]) == ["overall", "Air", "Space", "LWIR", "Air/LWIR"]
-    assert results.groupby("model").size().to_dict() == {"auxdet": 5, "baseline": 5}
-    fig = plot_metric_bars(results)
-    assert [ax.get_title() for ax in fig.axes] == ["AP50", "Recall"]
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["overall", "Air", "Space", "LWIR"]
-    with pytest.raises(ValueError, match="columns"):
-        results_table({"x": table.drop(columns="AP50")})
 
 
 def test_match_detections_counts_tp_false_alarms_and_misses() -> None:

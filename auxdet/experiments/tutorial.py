@@ -89,6 +89,25 @@ class DemoRuns:
         """arm → the training work dir (where mmengine logged the losses)."""
         return {arm: config.parent for arm, (config, _) in self.models.items()}  # config: <work_dir>/config.py
 
+    def metric(self, arm: str, variant: str = "true", group: str = "all", metric: str = "AP50") -> float:
+        """``metric`` (%) of one arm / test-time variant in one group (``'all'`` or a domain, ``'Space/SWIR'``)."""
+        value = group.replace("/", "_")
+        sel = self.rows[(self.rows["arm"] == arm) & (self.rows["variant"] == variant) & (self.rows["value"] == value)]
+        if len(sel) != 1:
+            raise ExperimentError(f"no single result for arm {arm!r}, variant {variant!r}, group {group!r}; groups: "
+                                  f"{sorted(set(self.rows['value']))}")  # fmt: skip
+        return float(sel[metric].iloc[0])
+
+    def difference(self, comparison: str, group: str = "all", metric: str = "AP50") -> pd.Series:
+        """The summary row of a comparison (``diff_mean``, ``ci_lo``, ``ci_hi``, ``a_mean``, ``b_mean``,
+        ``num_targets``, ``small``) in one group (``'all'`` or a domain)."""
+        s = self.summary
+        sel = s[(s["comparison"] == comparison) & (s["metric"] == metric) & (s["value"] == group.replace("/", "_"))]
+        if len(sel) != 1:
+            raise ExperimentError(f"no summary row for {comparison!r}, {metric!r}, group {group!r}; comparisons: "
+                                  f"{sorted(set(s['comparison']))}")  # fmt: skip
+        return sel.iloc[0]
+
 
 def demo_runs(
     budget: str | RunPlan | None = None,
