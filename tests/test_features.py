@@ -162,6 +162,32 @@ def test_metadata_change_measures_gates_and_features_and_is_zero_for_blind_model
         metadata_change(model, inputs, samples[:1])
 
 
+def test_feature_and_counterfactual_figures_have_colour_bars_and_a_centred_difference() -> None:
+    from types import SimpleNamespace
+
+    from auxdet.visualisation.features import plot_counterfactual, plot_feature_rows
+
+    rng = np.random.default_rng(0)
+    images = [rng.random((12, 16)), rng.random((10, 16))]
+    masks = [np.zeros((12, 16)), np.pad(np.ones((2, 2)), ((4, 4), (7, 7)))]
+    fig = plot_feature_rows(images, {"a": images, "b": images}, masks, titles=["x", "y"])
+    assert len(fig.axes) == 3 * 2 + 1  # image row + two model rows, one colour bar
+    with pytest.raises(ValueError, match="every row"):
+        plot_feature_rows(images, {"a": images[:1]})
+    dets = SimpleNamespace(boxes=np.array([[1, 1, 4, 4]], float), scores=np.array([0.9]))
+    case = dict(image=images[1], labels=("Space/SWIR", "Space/NIR"), maps=(images[1], 2 * images[1]),
+                detections=(dets, dets), gt_boxes=np.array([[7, 4, 9, 6]]), mask=masks[1])  # fmt: skip
+    fig = plot_counterfactual([case, case])
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == 10 and len(fig.axes) == 10 + 4  # 5 panels per case, 2 colour bars per case
+    diff = panels[4].images[0]
+    assert diff.get_cmap().name == "RdBu_r" and diff.get_clim()[0] == -diff.get_clim()[1]  # centred at 0
+    assert panels[2].images[0].get_clim() == panels[3].images[0].get_clim()  # the two maps: one scale
+    assert not any(ax.texts for ax in panels)  # no labels printed over the data
+    with pytest.raises(ValueError, match="at least one"):
+        plot_counterfactual([])
+
+
 # ----------------------------------------------------------------------------- tutorial helpers
 def test_config_diff_shows_the_neck_difference() -> None:
     from auxdet.experiments.tutorial import config_diff
