@@ -1,4 +1,4 @@
-"""Neck-feature maps, the Grad-CAM adapter, the tutorial's checkpoint cache and config diff, training plots."""
+"""Neck-feature maps, the Grad-CAM adapter, the tutorial's demo runs (the study's cache) and config diff, training plots."""
 
 from __future__ import annotations
 
@@ -124,6 +124,70 @@ def test_detection_score_model_output_and_logit_option(detectors: dict) -> None:
         DetectionScoreModel(model, samples[:1])(inputs)
 
 
+# ----------------------------------------------------------------------------- metadata use (swap diagnostic)
+def test_metadata_change_measures_gates_and_features_and_is_zero_for_blind_models() -> None:
+    from auxdet.analysis.metadata_use import by_domain, metadata_change, swapped
+    from auxdet.engine.config import build_detector, demo_batch
+    from auxdet.visualisation.features import neck_features
+
+    metas = [dict(platform="Air", band="LWIR", width=128, height=96), dict(platform="Space", band="SWIR", width=128,
+                                                                              height=128)]  # fmt: skip
+    torch.manual_seed(0)
+    tables = {}
+    for name, cfg in (("baseline", "cpu_tiny/faster_rcnn_r18_tiny_synthetic"),
+                      ("auxdet", "cpu_tiny/auxdet_faster_rcnn_r18_tiny_synthetic"),
+                      ("nometa", "cpu_tiny/auxdet_nometa_faster_rcnn_r18_tiny_synthetic")):  # fmt: skip
+        model = build_detector(cfg).eval()
+        inputs, samples = demo_batch(model, SIZES, metas, training=False, seed=1)
+        assert [f"{s.platform}/{s.band}" for s in swapped(samples)] == ["Land/LWIR", "Space/NIR"]
+        tables[name] = table = metadata_change(model, inputs, samples)
+        assert table["domain"].tolist() == ["Air/LWIR", "Space/SWIR"]
+        assert table["other"].tolist() == ["Land/LWIR", "Space/NIR"]
+        same = metadata_change(model, inputs, samples, samples)  # the true metadata twice: no change
+        assert (same["feature_change"] == 0).all()
+        if name == "auxdet":  # by hand for the padded first image (96 of 128 rows are the image)
+            f_true = neck_features(model, inputs, samples)[0][0, :, :24]
+            f_swap = neck_features(model, inputs, swapped(samples))[0][0, :, :24]
+            expected = 100 * float((f_swap - f_true).norm() / f_true.norm())
+            assert table["feature_change"].iloc[0] == pytest.approx(expected, rel=1e-5)
+    aux = tables["auxdet"]
+    assert {"gate_change_l0", "gate_change_l1"} <= set(aux.columns)
+    assert (aux["gate_change"] > 0).all() and (aux["gate_change"] < 1).all() and (aux["feature_change"] > 0).all()
+    assert (tables["nometa"][["gate_change_l0", "gate_change_l1", "feature_change"]] == 0).all().all()
+    assert (tables["baseline"]["feature_change"] == 0).all() and tables["baseline"]["gate_change"].isna().all()
+    summary = by_domain(aux)
+    assert summary["n"].tolist() == [1, 1, 2]
+    assert summary.loc[("overall", ""), "feature_change"] == pytest.approx(aux["feature_change"].mean())
+    with pytest.raises(ValueError, match="one of each"):
+        metadata_change(model, inputs, samples[:1])
+
+
+def test_feature_and_counterfactual_figures_have_colour_bars_and_a_centred_difference() -> None:
+    from types import SimpleNamespace
+
+    from auxdet.visualisation.features import plot_counterfactual, plot_feature_rows
+
+    rng = np.random.default_rng(0)
+    images = [rng.random((12, 16)), rng.random((10, 16))]
+    masks = [np.zeros((12, 16)), np.pad(np.ones((2, 2)), ((4, 4), (7, 7)))]
+    fig = plot_feature_rows(images, {"a": images, "b": images}, masks, titles=["x", "y"])
+    assert len(fig.axes) == 3 * 2 + 1  # image row + two model rows, one colour bar
+    with pytest.raises(ValueError, match="every row"):
+        plot_feature_rows(images, {"a": images[:1]})
+    dets = SimpleNamespace(boxes=np.array([[1, 1, 4, 4]], float), scores=np.array([0.9]))
+    case = dict(image=images[1], labels=("Space/SWIR", "Space/NIR"), maps=(images[1], 2 * images[1]),
+                detections=(dets, dets), gt_boxes=np.array([[7, 4, 9, 6]]), mask=masks[1])  # fmt: skip
+    fig = plot_counterfactual([case, case])
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == 10 and len(fig.axes) == 10 + 4  # 5 panels per case, 2 colour bars per case
+    diff = panels[4].images[0]
+    assert diff.get_cmap().name == "RdBu_r" and diff.get_clim()[0] == -diff.get_clim()[1]  # centred at 0
+    assert panels[2].images[0].get_clim() == panels[3].images[0].get_clim()  # the two maps: one scale
+    assert not any(ax.texts for ax in panels)  # no labels printed over the data
+    with pytest.raises(ValueError, match="at least one"):
+        plot_counterfactual([])
+
+
 # ----------------------------------------------------------------------------- tutorial helpers
 def test_config_diff_shows_the_neck_difference() -> None:
     from auxdet.experiments.tutorial import config_diff
@@ -138,75 +202,96 @@ def test_config_diff_shows_the_neck_difference() -> None:
     assert config_diff(AUXDET, AUXDET) == ""
 
 
-TINY_PLAN = dict(num_images=4, image_size=32, input_size=32, max_epochs=1, batch_size=2, lr=0.01, warmup_iters=1)
+TINY_PLAN = dict(num_images=16, image_size=32, input_size=32, min_target_scale=1.0, max_iters=1, batch_size=2,
+                 lr=1e-3, warmup_iters=1, synth={"ambiguity": 1.0, "domain_mix": "balanced"})  # fmt: skip
 
 
-def _fake_checkpoint(job: Any, state_of: str) -> dict[str, Path]:
-    """What a trainer returns: a checkpoint in the job's work dir with the weights of ``state_of``'s model."""
-    from auxdet.engine.config import build_detector
+class _FakeTrainer:
+    """What a trainer returns: a checkpoint in the job's work dir with untrained weights of ``weights_of(job)``."""
 
-    ckpt = job.work_dir / "epoch_1.pth"
-    torch.save({"state_dict": build_detector(state_of, init_weights=False).state_dict()}, ckpt)
-    return {"checkpoint": ckpt}
+    def __init__(self, wrong: str | None = None) -> None:
+        self.calls: list[str] = []
+        self.wrong = wrong  # the arm (job name suffix) given the weights of another architecture
+
+    def __call__(self, job: Any, position: int | None = None) -> dict[str, Path]:
+        from auxdet.engine.config import build_detector
+
+        self.calls.append(job.name)
+        config = BASELINE if self.wrong and job.name.endswith(f"_{self.wrong}") else job.config
+        ckpt = Path(job.work_dir) / "iter_1.pth"
+        torch.save({"meta": {"dataset_meta": {"classes": ("Target",)}},
+                    "state_dict": build_detector(config, init_weights=False).state_dict()}, ckpt)  # fmt: skip
+        return {"checkpoint": ckpt}
 
 
-def test_checkpoint_cache_reuses_finished_runs(tmp_path: Path) -> None:
-    from auxdet.experiments.plan import RunPlan
-    from auxdet.experiments.tutorial import cached_checkpoints, tiny_checkpoints
-
-    plan = RunPlan(**TINY_PLAN)
-    calls: list[tuple[str, dict, int]] = []
-
-    def fake_trainer(job: Any, position: int | None = None) -> dict[str, Path]:
-        calls.append((job.config, dict(job.cfg_options), job.seed))
-        return _fake_checkpoint(job, job.config)
-
-    models = {"baseline": BASELINE}
-    assert cached_checkpoints(plan, 3, tmp_path, models=models) is None
-    first = tiny_checkpoints(plan, 3, tmp_path, models=models, trainer=fake_trainer, progress=False)
-    assert len(calls) == 1 and calls[0][0] == BASELINE and calls[0][2] == 3
-    options = calls[0][1]
-    data_root = Path(options["train_dataloader.dataset.data_root"])
-    assert (data_root / "ImageSets" / "Main" / "train.txt").is_file()  # the budget's dataset was generated
-    assert options["train_dataloader.batch_size"] == 2 and options["default_hooks.logger.interval"] == 1
-    cfg_file, ckpt = first["baseline"]
-    assert cfg_file.is_file() and ckpt.is_file()
+@pytest.mark.slow
+def test_demo_runs_trains_the_three_arms_once_and_reuses_them(tmp_path: Path) -> None:
     from mmengine.config import Config
 
-    resolved = Config.fromfile(str(cfg_file))  # the run's config: the budget's data and input size
-    assert resolved.train_dataloader.dataset.data_root == str(data_root)
-    assert resolved.randomness.seed == 3 and resolved.train_cfg.max_epochs == 1
-
-    second = tiny_checkpoints(plan, 3, tmp_path, models=models, trainer=fake_trainer, progress=False)
-    assert len(calls) == 1, "the second call must reuse the cached checkpoint"
-    assert second == first == cached_checkpoints(plan, 3, tmp_path, models=models)
-
-    tiny_checkpoints(plan, 4, tmp_path, models=models, trainer=fake_trainer, progress=False)
-    assert len(calls) == 2, "another seed is another run"
-
-
-def test_checkpoint_cache_retrains_a_mismatching_or_incomplete_run(tmp_path: Path) -> None:
-    from auxdet.experiments.cache import MANIFEST
+    from auxdet.experiments.cache import MANIFEST, ExperimentError
     from auxdet.experiments.plan import RunPlan
-    from auxdet.experiments.tutorial import tiny_checkpoints
+    from auxdet.experiments.study import ARMS
+    from auxdet.experiments.tutorial import RESULTS_NAME, SUMMARY_NAME, demo_runs
 
     plan = RunPlan(**TINY_PLAN)
-    calls: list[str] = []
+    # a checkpoint that does not fit its model: the evaluation refuses it …
+    wrong = _FakeTrainer(wrong="baseline")
+    with pytest.raises(ValueError, match="checkpoint"):
+        demo_runs(plan, 3, tmp_path, trainer=wrong, progress=False)
+    assert sorted(wrong.calls) == sorted(f"a1-balanced_seed3_{arm}" for arm in ARMS)
+    # … and the next call retrains that arm only (the others are cached)
+    trainer = _FakeTrainer()
+    first = demo_runs(plan, 3, tmp_path, trainer=trainer, progress=False)
+    assert trainer.calls == ["a1-balanced_seed3_baseline"]
+    assert set(first.models) == set(ARMS) and first.seed == 3 and first.budget == "custom"
+    assert first.plan.synth == {"ambiguity": 1.0, "domain_mix": "balanced"}
+    assert (first.data_root / "ImageSets" / "Main" / "test.txt").is_file()
+    assert (tmp_path / RESULTS_NAME).is_file() and (tmp_path / SUMMARY_NAME).is_file()
+    for arm, (cfg_file, ckpt) in first.models.items():
+        assert ckpt.is_file() and first.work_dirs()[arm] == cfg_file.parent
+        resolved = Config.fromfile(str(cfg_file))  # the run's config: the plan's data, schedule and seed
+        assert resolved.train_dataloader.dataset.data_root == str(first.data_root)
+        assert resolved.randomness.seed == 3 and resolved.train_cfg.max_iters == 1
+    overall = first.rows[first.rows["group"] == "overall"]
+    assert sorted(zip(overall["arm"], overall["variant"], strict=True)) == [
+        ("auxdet", "shuffle"), ("auxdet", "swap"), ("auxdet", "true"), ("auxdet-nometa", "true"), ("baseline", "true")]
+    assert {"metadata effect", "metadata reliance (swap)"} <= set(first.summary["comparison"])
+    effect = first.difference("metadata effect")
+    assert effect["diff_mean"] == pytest.approx(first.metric("auxdet") - first.metric("auxdet-nometa"))
+    domain = first.rows.loc[first.rows["group"] == "domain", "value"].iloc[0]
+    assert first.metric("auxdet", "swap", domain.replace("_", "/"), "Recall") == pytest.approx(float(
+        first.rows.query("arm == 'auxdet' and variant == 'swap' and value == @domain")["Recall"].iloc[0]))
+    with pytest.raises(ExperimentError, match="groups"):
+        first.metric("auxdet", group="Air/NIR")
 
-    def wrong_architecture(job: Any, position: int | None = None) -> dict[str, Path]:
-        calls.append(job.config)
-        return _fake_checkpoint(job, AUXDET if len(calls) == 1 else job.config)  # the first: AuxDet's weights
+    # a second call is all cache: nothing trained, the same rows and checkpoints
+    second = demo_runs(plan, 3, tmp_path, trainer=trainer, progress=False)
+    assert trainer.calls == ["a1-balanced_seed3_baseline"] and second.models == first.models
+    pd.testing.assert_frame_equal(second.rows, first.rows)
 
-    models = {"baseline": BASELINE}
-    out = tiny_checkpoints(plan, 0, tmp_path, models=models, trainer=wrong_architecture, progress=False)
-    tiny_checkpoints(plan, 0, tmp_path, models=models, trainer=wrong_architecture, progress=False)
-    assert len(calls) == 2, "a checkpoint that does not fit the model is retrained"
-    manifest = out["baseline"][0].parent / MANIFEST
-    manifest.unlink()  # an interrupted run has no manifest
-    tiny_checkpoints(plan, 0, tmp_path, models=models, trainer=wrong_architecture, progress=False)
-    assert len(calls) == 3
+    # an interrupted run (no manifest) whose rows are cached: a clear error naming the results file …
+    (first.work_dirs()["baseline"] / MANIFEST).unlink()
+    with pytest.raises(ExperimentError, match=RESULTS_NAME):
+        demo_runs(plan, 3, tmp_path, trainer=trainer, progress=False)
+    # … without its rows it is retrained (and only it)
+    csv = pd.read_csv(tmp_path / RESULTS_NAME)
+    csv[csv["arm"] != "baseline"].to_csv(tmp_path / RESULTS_NAME, index=False)
+    third = demo_runs(plan, 3, tmp_path, trainer=trainer, progress=False)
+    assert trainer.calls == ["a1-balanced_seed3_baseline"] * 2 and len(third.rows) == len(first.rows)
     with pytest.raises(ValueError, match="valid"):
-        tiny_checkpoints("huge", 0, tmp_path, trainer=wrong_architecture)
+        demo_runs("huge", 0, tmp_path, trainer=trainer)
+
+
+def test_default_work_root_is_the_study_folder_for_the_full_budget(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:  # fmt: skip
+    from auxdet.experiments.plan import FULL, SMOKE
+    from auxdet.experiments.tutorial import default_work_root
+
+    monkeypatch.setenv("AUXDET_BUILD", str(tmp_path))
+    assert default_work_root("full") == default_work_root(FULL) == tmp_path / "study"  # auxdet study's --work-dir
+    assert default_work_root("smoke") == default_work_root(SMOKE) == tmp_path / "tutorial"
+    monkeypatch.setenv("SMOKE", "1")
+    assert default_work_root() == tmp_path / "tutorial"
 
 
 # ----------------------------------------------------------------------------- training figures
@@ -225,28 +310,13 @@ def test_loss_history_reads_mmengine_scalars_and_plots(tmp_path: Path) -> None:
     assert len(history) == 2 * 5 * 2
     total_b = history.query("model == 'b' and key == 'loss'").sort_values("iter")["value"].to_numpy()
     assert np.allclose(total_b, [2.4, 2.3, 2.2, 2.1, 2.0])
-    fig = plot_loss_curves(history)
-    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["loss", "loss_cls"]
+    fig = plot_loss_curves(history, marks={"lr × 0.1": 4})
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == ["loss", "loss_cls"]
+    assert all(ax.get_ylim()[0] == 0 for ax in visible)  # zero-based
+    assert [line.get_xdata()[0] for line in visible[0].lines if line.get_label() == "lr × 0.1"] == [4]
     with pytest.raises(FileNotFoundError):
         loss_history({"c": tmp_path / "missing"})
-
-
-def test_results_table_and_metric_bars() -> None:
-    from auxdet.visualisation.training import plot_metric_bars, results_table
-
-    table = pd.DataFrame({
-        "group": ["overall", "platform", "platform", "band", "domain"],
-        "value": ["all", "Air", "Space", "LWIR", "Air_LWIR"],
-        "num_targets": [3, 2, 1, 3, 2], "AP50": [0.5, 0.7, np.nan, 0.5, 0.7], "Recall": [0.6, 0.8, 0.0, 0.6, 0.8],
-    })
-    results = results_table({"baseline": table, "auxdet": table.assign(AP50=table["AP50"] + 0.1)})
-    assert list(results["label"][:5]) == ["overall", "Air", "Space", "LWIR", "Air/LWIR"]
-    assert results.groupby("model").size().to_dict() == {"auxdet": 5, "baseline": 5}
-    fig = plot_metric_bars(results)
-    assert [ax.get_title() for ax in fig.axes] == ["AP50", "Recall"]
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["overall", "Air", "Space", "LWIR"]
-    with pytest.raises(ValueError, match="columns"):
-        results_table({"x": table.drop(columns="AP50")})
 
 
 def test_match_detections_counts_tp_false_alarms_and_misses() -> None:

@@ -20,10 +20,13 @@ Grad-CAM (the ``grad-cam`` package, :mod:`pytorch_grad_cam`)
     :func:`grad_cam` runs ``pytorch_grad_cam.GradCAM`` with them.
 
 Metadata counterfactuals
-    :func:`with_metadata` copies data samples with another platform / band (same image, same size).
+    :func:`with_metadata` (from :mod:`auxdet.analysis.metadata_use`, which also measures how much a
+    model's gates and features change under swapped metadata) copies data samples with another
+    platform / band (same image, same size).
 
 Plots: :func:`plot_feature_rows` (an image row with target masks outlined in white, then one row of
-maps per model) and :func:`plot_counterfactual`.
+maps per model) and :func:`plot_counterfactual` (images under true and counterfactual metadata, one
+row each: detections, feature maps on a shared scale, their signed difference).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from auxdet.analysis.metadata_use import with_metadata
 from auxdet.metadata import ImageMeta
 
 __all__ = [
@@ -96,17 +100,6 @@ def prepare_batch(predictor: Any, images: Sequence[np.ndarray], metas: Sequence[
         samples.append(packed["data_samples"])
     data = predictor.model.data_preprocessor(dict(inputs=inputs, data_samples=samples), False)
     return data["inputs"], data["data_samples"]
-
-
-def with_metadata(data_samples: Sequence[Any], platform: str | None = None, band: str | None = None) -> list:
-    """Copies of ``data_samples`` whose metainfo says another ``platform`` and/or ``band`` (counterfactual)."""
-    out = []
-    for sample in data_samples:
-        new = sample.clone()
-        changes = {k: v for k, v in (("platform", platform), ("band", band)) if v is not None}
-        new.set_metainfo(changes)
-        out.append(new)
-    return out
 
 
 # --------------------------------------------------------------------------- feature maps
@@ -326,31 +319,38 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return image.mean(axis=-1) if image.ndim == 3 else image
 
 
+def _bare(ax: Any) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def plot_feature_rows(
     images: Sequence[np.ndarray],
     rows: Mapping[str, Sequence[np.ndarray]],
     masks: Sequence[np.ndarray | None] | None = None,
     *,
     titles: Sequence[str] | None = None,
-    cmap: str = "jet",
+    cmap: str = "inferno",
     overlay: bool = False,
     suptitle: str | None = None,
     panel_size: float = 2.4,
 ) -> Figure:
-    """A grid: the images (top row), then one row per model of maps in the images' frame.
+    """A grid: the images (top row, grey), then one row per model of maps in the images' frame.
 
     ``rows``: model name → one map per image (same size as the image, e.g. from :func:`to_image_frame`),
-    min–max normalised per panel. ``masks`` (binary, image size) are outlined in white on every panel.
-    ``overlay=True`` blends the maps over the image (Grad-CAM style).
+    min–max scaled per panel to [0, 1] (one colour bar for all). ``masks`` (binary, image size) are
+    outlined in white on every panel. ``overlay=True`` blends the maps over the image (Grad-CAM style).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
 
     n = len(images)
     if any(len(maps) != n for maps in rows.values()):
         raise ValueError(f"every row needs {n} maps, got {[len(m) for m in rows.values()]}")
     masks = list(masks) if masks is not None else [None] * n
-    fig, axes = plt.subplots(1 + len(rows), n, figsize=(panel_size * n, panel_size * (1 + len(rows))),
-                             squeeze=False)
+    fig, axes = plt.subplots(1 + len(rows), n, figsize=(panel_size * n + 0.8, panel_size * (1 + len(rows))),
+                             squeeze=False, layout="constrained")  # fmt: skip
     for j, image in enumerate(images):
         grey = _grey(image)
         axes[0, j].imshow(grey, cmap="gray")
@@ -359,78 +359,69 @@ def plot_feature_rows(
         for i, maps in enumerate(rows.values(), start=1):
             if overlay:
                 axes[i, j].imshow(grey, cmap="gray")
-                axes[i, j].imshow(normalise(maps[j]), cmap=cmap, alpha=0.5, vmin=0, vmax=1)
-            else:
-                axes[i, j].imshow(normalise(maps[j]), cmap=cmap, vmin=0, vmax=1)
+            axes[i, j].imshow(normalise(maps[j]), cmap=cmap, vmin=0, vmax=1, alpha=0.55 if overlay else 1.0)
         for i in range(1 + len(rows)):
             if masks[j] is not None and np.any(masks[j]):
                 axes[i, j].contour(np.asarray(masks[j]) > 0, levels=[0.5], colors="white", linewidths=0.9)
-            axes[i, j].set_xticks([])
-            axes[i, j].set_yticks([])
+            _bare(axes[i, j])
     axes[0, 0].set_ylabel("image", fontsize=9)
     for i, name in enumerate(rows, start=1):
         axes[i, 0].set_ylabel(name, fontsize=9)
+    bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap), ax=axes[1:, :].ravel().tolist(), shrink=0.8)
+    bar.set_label("min–max scaled per panel", fontsize=8)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
-    fig.tight_layout()
     return fig
 
 
-def _draw_boxes(ax: Any, boxes: np.ndarray, color: str, scores: np.ndarray | None = None, ls: str = "-") -> None:
+def _draw_boxes(ax: Any, boxes: np.ndarray, color: str, ls: str = "-") -> None:
     from matplotlib.patches import Rectangle
 
-    for k, (x1, y1, x2, y2) in enumerate(np.asarray(boxes, dtype=float).reshape(-1, 4)):
+    for x1, y1, x2, y2 in np.asarray(boxes, dtype=float).reshape(-1, 4):
         ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, ec=color, lw=1.2, ls=ls))
-        if scores is not None:
-            ax.text(x1, y1 - 1, f"{scores[k]:.2f}" if scores[k] >= 0.01 else f"{scores[k]:.0e}", color=color, fontsize=6,
-                    va="bottom")
 
 
-def plot_counterfactual(
-    image: np.ndarray,
-    maps: Mapping[str, np.ndarray],
-    detections: Mapping[str, Any] | None = None,
-    *,
-    mask: np.ndarray | None = None,
-    gt_boxes: np.ndarray | None = None,
-    cmap: str = "jet",
-    suptitle: str | None = None,
-) -> Figure:
-    """One image under several metadata: a panel per metadata label (its feature map, with its detections
-    drawn) and a last panel with the difference of the last two maps (``maps`` in the image frame).
+def plot_counterfactual(cases: Sequence[Mapping[str, Any]], *, cmap: str = "inferno",
+                        suptitle: str | None = None) -> Figure:  # fmt: skip
+    """One row per case — an image under its true and under counterfactual metadata.
 
-    ``detections``: label → object with ``boxes`` and ``scores`` (e.g. :class:`~auxdet.engine.tiling.
-    Detections`), drawn in red; ``gt_boxes`` in dashed lime; ``mask`` outlined in white.
+    Each case: ``image``, ``labels`` (true, counterfactual metadata, e.g. ``('Space/SWIR', 'Space/NIR')``),
+    ``maps`` (two feature maps in the image frame), optional ``detections`` (two objects with ``boxes``,
+    drawn in red), ``gt_boxes`` (dashed lime) and ``mask`` (outlined in white). Columns: the image with
+    its detections under each metadata, the two maps on one shared scale (colour bar), and their
+    difference (counterfactual − true) on a diverging scale centred at 0 (colour bar).
     """
     import matplotlib.pyplot as plt
 
-    labels = list(maps)
-    if len(labels) < 2:
-        raise ValueError("plot_counterfactual needs the maps of at least two metadata settings")
-    shared = max(float(np.max(m)) for m in maps.values())
-    fig, axes = plt.subplots(1, len(labels) + 2, figsize=(2.8 * (len(labels) + 2), 3.0), squeeze=False)
-    axes = axes[0]
-    axes[0].imshow(_grey(image), cmap="gray")
-    axes[0].set_title("image", fontsize=9)
-    if gt_boxes is not None:
-        _draw_boxes(axes[0], gt_boxes, "lime", ls="--")
-    for ax, label in zip(axes[1:], labels, strict=False):
-        ax.imshow(maps[label], cmap=cmap, vmin=0, vmax=shared or 1.0)
-        ax.set_title(label, fontsize=9)
-        if detections is not None and label in detections:
-            dets = detections[label]
-            _draw_boxes(ax, dets.boxes, "red", dets.scores)
-    diff = maps[labels[-1]] - maps[labels[-2]]
-    bound = float(np.abs(diff).max()) or 1.0
-    im = axes[-1].imshow(diff, cmap="coolwarm", vmin=-bound, vmax=bound)
-    axes[-1].set_title(f"{labels[-1]} − {labels[-2]}", fontsize=8)
-    fig.colorbar(im, ax=axes[-1], fraction=0.046, pad=0.04)
-    for ax in axes:
-        if mask is not None and np.any(mask):
-            ax.contour(np.asarray(mask) > 0, levels=[0.5], colors="white", linewidths=0.9)
-        ax.set_xticks([])
-        ax.set_yticks([])
+    if not cases:
+        raise ValueError("plot_counterfactual needs at least one case")
+    fig, axes = plt.subplots(len(cases), 5, figsize=(13.5, 2.7 * len(cases)), squeeze=False, layout="constrained")
+    for row, case in zip(axes, cases, strict=True):
+        true_label, cf_label = case["labels"]
+        maps = [np.asarray(m, dtype=float) for m in case["maps"]]
+        dets = case.get("detections") or (None, None)
+        for k, label in enumerate((true_label, cf_label)):
+            row[k].imshow(_grey(case["image"]), cmap="gray")
+            if case.get("gt_boxes") is not None:
+                _draw_boxes(row[k], case["gt_boxes"], "lime", ls="--")
+            if dets[k] is not None:
+                _draw_boxes(row[k], dets[k].boxes, "red")
+            count = f" — {len(np.asarray(dets[k].boxes).reshape(-1, 4))} det." if dets[k] is not None else ""
+            row[k].set_title(f"image, told {label}{count}", fontsize=8)
+        top = max(float(m.max()) for m in maps) or 1.0
+        for k, label in enumerate((true_label, cf_label)):
+            im = row[2 + k].imshow(maps[k], cmap=cmap, vmin=0, vmax=top)
+            row[2 + k].set_title(f"features, told {label}", fontsize=8)
+        fig.colorbar(im, ax=row[2:4].tolist(), shrink=0.85)
+        diff = maps[1] - maps[0]
+        bound = float(np.abs(diff).max()) or 1.0
+        im = row[4].imshow(diff, cmap="RdBu_r", vmin=-bound, vmax=bound)
+        row[4].set_title(f"{cf_label} − {true_label}", fontsize=8)
+        fig.colorbar(im, ax=row[4], shrink=0.85)
+        for ax in row:
+            if case.get("mask") is not None and np.any(case["mask"]):
+                ax.contour(np.asarray(case["mask"]) > 0, levels=[0.5], colors="white", linewidths=0.8)
+            _bare(ax)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
-    fig.tight_layout()
     return fig

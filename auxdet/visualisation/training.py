@@ -1,16 +1,15 @@
-"""Figures of a training comparison (notebook 04): loss curves, per-domain AP50 / Recall, detections vs GT.
+"""Figures of a training comparison (notebook 04): loss curves and detections vs ground truth.
 
 * :func:`loss_history` reads the scalars mmengine logged for each model's work dir
   (:func:`auxdet.engine.hooks.read_scalars`) into one tidy DataFrame; :func:`plot_loss_curves` draws
-  one panel per loss term with one line per model.
-* :func:`results_table` stacks the ``AuxVOCMetric`` tables (``auxdet test --out``) of several models;
-  :func:`plot_metric_bars` draws AP50 and Recall as grouped bars (x: overall / platform / band groups,
-  hue: model).
+  one panel per loss term with one line per model (and, optionally, the iterations where the
+  learning rate drops).
 * :func:`match_detections` counts true positives, false alarms and misses of one image (the greedy
   matcher of :mod:`auxdet.evaluation.matching`); :func:`plot_detections_vs_gt` draws ground truth and
   each model's detections on one image per domain.
 
-Plot functions take data and return a matplotlib ``Figure`` (save it with
+AP50 / Recall per arm and domain are drawn by :func:`auxdet.visualisation.study.plot_arms`. Plot
+functions take data and return a matplotlib ``Figure`` (save it with
 :func:`auxdet.visualisation.style.save_figure`).
 """
 
@@ -24,18 +23,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = [
-    "METRIC_GROUPS",
-    "loss_history",
-    "match_detections",
-    "plot_detections_vs_gt",
-    "plot_loss_curves",
-    "plot_metric_bars",
-    "results_table",
-]
+__all__ = ["loss_history", "match_detections", "plot_detections_vs_gt", "plot_loss_curves"]
 
-#: the groups of an AuxVOCMetric table shown by default (``domain`` = platform × band is also there)
-METRIC_GROUPS: tuple[str, ...] = ("overall", "platform", "band")
 _SKIP_SCALARS = {"lr", "data_time", "time", "grad_norm", "acc", "epoch", "iter", "step"}
 
 
@@ -65,9 +54,13 @@ def loss_history(work_dirs: Mapping[str, str | os.PathLike]) -> pd.DataFrame:
 
 
 def plot_loss_curves(history: pd.DataFrame, *, keys: Sequence[str] | None = None, smooth: int = 1,
-                     ncols: int = 3) -> Figure:
+                     ncols: int = 3, marks: Mapping[str, float] | None = None,
+                     colors: Mapping[str, str] | None = None) -> Figure:  # fmt: skip
     """One panel per loss term (total ``loss`` first), one line per model; ``smooth`` = rolling-mean
-    window in iterations (1: raw)."""
+    window in logged points (1: raw). Every y axis starts at 0. ``marks``: label → iteration drawn as a
+    dotted vertical line in every panel (e.g. where the learning rate drops); ``colors``: model → colour
+    (e.g. :data:`auxdet.visualisation.study.ARM_COLORS`). Runs with fewer than 20 logged points get
+    markers (a SMOKE run may log one)."""
     import matplotlib.pyplot as plt
 
     if history.empty:
@@ -81,8 +74,12 @@ def plot_loss_curves(history: pd.DataFrame, *, keys: Sequence[str] | None = None
         for model, curve in part.groupby("model", sort=False):
             curve = curve.sort_values("iter")
             values = curve["value"].rolling(max(1, int(smooth)), min_periods=1).mean()
-            ax.plot(curve["iter"], values, label=str(model), lw=1.4 if key == "loss" else 1.0)
+            ax.plot(curve["iter"], values, label=str(model), lw=1.4 if key == "loss" else 1.0,
+                    marker="o" if len(curve) < 20 else None, ms=3, color=(colors or {}).get(str(model)))  # fmt: skip
+        for label, it in (marks or {}).items():
+            ax.axvline(it, color="0.4", ls=":", lw=0.9, label=label)
         ax.set_title(key, fontsize=9)
+        ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(keys):]:
         ax.set_visible(False)
@@ -90,55 +87,6 @@ def plot_loss_curves(history: pd.DataFrame, *, keys: Sequence[str] | None = None
         ax.set_xlabel("iteration")
     axes[0, 0].set_ylabel("loss")
     axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def results_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Stack per-model ``AuxVOCMetric`` tables (columns ``group, value, …, AP50, Recall``) with a
-    ``model`` column and a readable ``label`` (``overall``, ``Air``, ``LWIR``, ``Air/LWIR``)."""
-    parts = []
-    for model, table in tables.items():
-        missing = {"group", "value", "AP50", "Recall"} - set(table.columns)
-        if missing:
-            raise ValueError(f"results of {model!r} lack the columns {sorted(missing)} (an AuxVOCMetric table?)")
-        t = table.copy()
-        t.insert(0, "model", model)
-        t["label"] = [("overall" if g == "overall" else str(v).replace("_", "/") if g == "domain" else str(v))
-                      for g, v in zip(t["group"], t["value"], strict=True)]
-        parts.append(t)
-    return pd.concat(parts, ignore_index=True)
-
-
-def plot_metric_bars(results: pd.DataFrame, *, metrics: Sequence[str] = ("AP50", "Recall"),
-                     groups: Sequence[str] = METRIC_GROUPS, title: str | None = None) -> Figure:
-    """Grouped bars of ``metrics`` (one panel each) per group label (x) and model (hue).
-
-    Groups without targets (NaN) are left empty and marked "n/a".
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    data = results[results["group"].isin(groups)]
-    if data.empty:
-        raise ValueError(f"no rows of groups {list(groups)} in the results")
-    order = list(dict.fromkeys(data["label"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(max(4.0, 0.9 * len(order) + 1.5) * len(metrics), 3.4),
-                             squeeze=False)
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        sns.barplot(data=data, x="label", y=metric, hue="model", order=order, ax=ax)
-        ax.set(xlabel="", ylabel=metric, ylim=(0, 1.1), title=metric)
-        for container in ax.containers:
-            ax.bar_label(container, fmt="%.2f", fontsize=6, padding=1)
-        for i, label in enumerate(order):
-            if data.loc[data["label"] == label, metric].isna().all():
-                ax.text(i, 0.02, "n/a", ha="center", fontsize=8, color="grey")
-        ax.tick_params(axis="x", rotation=30)
-        ax.grid(axis="y", alpha=0.3)
-        if ax is not axes[0, 0] and ax.get_legend() is not None:
-            ax.get_legend().remove()
-    if title:
-        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -163,11 +111,12 @@ def plot_detections_vs_gt(
     iou_thr: float = 0.5,
     panel_size: float = 2.8,
 ) -> Figure:
-    """Rows = models, columns = images: ground truth (dashed lime) and detections (red, with scores).
+    """Rows = models, columns = images: ground truth (dashed lime) and detections (red).
 
     ``detections``: model → one object per image with ``boxes`` and ``scores`` (e.g.
     :class:`auxdet.engine.tiling.Detections`, already filtered by a score threshold). Each panel's
-    title counts true positives / false alarms / misses (:func:`match_detections`).
+    title counts true positives / false alarms / misses (:func:`match_detections`); scores are not
+    printed over the image (tabulate them beside the figure).
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
@@ -186,9 +135,8 @@ def plot_detections_vs_gt(
                 ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, ec="lime", lw=1.2,
                                        ls="--"))
             dets = dets_per_image[j]
-            for (x1, y1, x2, y2), s in zip(np.asarray(dets.boxes, float).reshape(-1, 4), dets.scores, strict=True):
+            for x1, y1, x2, y2 in np.asarray(dets.boxes, float).reshape(-1, 4):
                 ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, ec="red", lw=1.0))
-                ax.text(x1, y1 - 1, f"{s:.2f}" if s >= 0.01 else f"{s:.0e}", color="red", fontsize=6, va="bottom")
             c = match_detections(gt_boxes[j], dets.boxes, dets.scores, iou_thr)
             head = f"{titles[j]}\n" if titles is not None and i == 0 else ""
             ax.set_title(f"{head}TP {c['tp']} · FA {c['fp']} · miss {c['missed']}", fontsize=8)
