@@ -22,8 +22,8 @@ import torch
 
 from auxdet import paths
 from auxdet.metadata import OFFICIAL_SIGMA, MetaBatch
-from auxdet.models.neck import AuxFPN, dead_fpn_conv_params
-from auxdet.paper_tables import AP50, PARAMS, RECALL, TABLE_NUMBERS, paper_row, paper_rows
+from auxdet.models.neck import AuxFPN
+from auxdet.paper_tables import AP50, RECALL, TABLE_NUMBERS, paper_rows
 
 __all__ = [
     "DOC_PATH",
@@ -32,7 +32,6 @@ __all__ = [
     "doc_switches",
     "identical_rows",
     "markdown_table",
-    "parameter_accounting",
     "switch_effects",
 ]
 
@@ -153,62 +152,6 @@ def switch_effects(seed: int = 0) -> pd.DataFrame:
                      "Δparams paper (M)": (paper - paper_default) / 1e6, "new params small": fresh,
                      "outputs": len(outs), "output change": change})  # fmt: skip
     return pd.DataFrame(rows)
-
-
-#: label → config; the paper's totals come from the row each config names (``paper_row``).
-ACCOUNTING_ROWS: dict[str, str] = {
-    "baseline": "cascade_rpn_r50_fpn_1x_wideirstd",
-    "M2DM": "ablations/tab5_m2dm",
-    "LEEM (W1×3→W3×1)": "ablations/tab5_leem",
-    "W3×3": "ablations/tab4_conv3x3",
-    "AuxDet (M2DM + LEEM)": "auxdet_r50_fpn_1x_wideirstd",
-}
-
-
-def _built_params(cfg: Any) -> int:
-    from auxdet.engine.config import build_detector
-
-    with torch.device("meta"):  # parameter shapes only, no memory
-        return _count(build_detector(cfg, init_weights=False))
-
-
-def parameter_accounting() -> pd.DataFrame:
-    """The paper-setting detectors (R50, C = 256) counted from built models beside the paper's totals.
-
-    One row per :data:`ACCOUNTING_ROWS` entry plus ``'baseline, mmdet FPN'`` (mmdet's plain 4-output FPN,
-    the "official counting" of the baseline). Columns (M = 10⁶ parameters): ``ours``, ``official
-    counting`` (ours + the unused FPN output convs mmdet and the official code build), ``paper``,
-    ``paper Δ`` (the paper's own accounting: its total − its 42.527 M baseline; Tab. 5 prints these
-    deltas), ``paper Δ from mmdet``
-    (the paper's total − mmdet's baseline), ``ours Δ`` (ours − our baseline), ``paper table``, ``paper row``.
-    """
-    from auxdet.engine.config import read_config
-
-    dead = dead_fpn_conv_params(256, 4, (0, 1))
-    records = []
-    for label, name in ACCOUNTING_ROWS.items():
-        cfg = read_config(name)
-        ref = cfg.paper_row
-        records.append({"row": label, "ours": _built_params(cfg), "paper table": ref.table, "paper row": ref.row,
-                        "paper": paper_row(ref.table, ref.row)[PARAMS]})  # fmt: skip
-    plain = read_config(ACCOUNTING_ROWS["baseline"])
-    plain.model.neck = dict(type="FPN", in_channels=PAPER_NECK["in_channels"], out_channels=256, num_outs=4)
-    mmdet_baseline = _built_params(plain)
-    df = pd.DataFrame(records)
-    df["official counting"] = df["ours"] + dead
-    df = pd.concat([df, pd.DataFrame([{"row": "baseline, mmdet FPN", "ours": mmdet_baseline,
-                                       "official counting": mmdet_baseline, "paper": df["paper"].iloc[0]}])],
-                   ignore_index=True)  # fmt: skip
-    for col in ("ours", "official counting"):
-        df[col] = df[col] / 1e6
-    df["paper table"] = df["paper table"].astype("Int64")
-    base = df.set_index("row")
-    df["paper Δ"] = df["paper"] - base.loc["baseline", "paper"]
-    df["paper Δ from mmdet"] = df["paper"] - base.loc["baseline, mmdet FPN", "ours"]
-    df["ours Δ"] = df["ours"] - base.loc["baseline", "ours"]
-    cols = ["row", "ours", "official counting", "paper", "paper Δ", "paper Δ from mmdet", "ours Δ",
-            "paper table", "paper row"]  # fmt: skip
-    return df[cols]
 
 
 def identical_rows(ap50: float, recall: float) -> pd.DataFrame:

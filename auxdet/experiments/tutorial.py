@@ -166,26 +166,11 @@ def domain_examples(
     :class:`auxdet.data.synthetic.SyntheticSample` objects (image, mask, boxes, metadata) ordered by
     domain as :data:`auxdet.data.synthetic.LOOKS`.
     """
-    from auxdet.data.synthetic import LOOKS, generate_sample, synthetic_metadata_table
+    from auxdet.analysis.domain_probe import examples_per_domain
 
     _, plan = resolve_budget(budget)
-    cfg, data_seed = plan.synth_config(), plan.data_params(seed)["seed"]
-    table = synthetic_metadata_table(plan.num_images + max_scan, data_seed, cfg).iloc[plan.num_images:]
-    table = table[table["target_area"] > 0]
-    picked: dict[str, list[Any]] = {key: [] for key in LOOKS}
-    for row in table.itertuples(index=False):
-        key = f"{row.platform}/{row.band}"
-        if key in picked and len(picked[key]) < per_domain:
-            sample = generate_sample(int(row.id), data_seed, cfg)
-            if len(sample.boxes):  # a target that found no room leaves the image empty (rare)
-                picked[key].append(sample)
-        if all(len(v) == per_domain for v in picked.values()):
-            break
-    missing = [k for k, v in picked.items() if len(v) < per_domain]
-    if missing:
-        raise ValueError(f"no {per_domain} image(s) with targets for domains {missing} among {max_scan} images; "
-                         "raise max_scan")
-    return [s for key in LOOKS for s in picked[key]]
+    return examples_per_domain(plan.synth_config(), plan.data_params(seed)["seed"], start=plan.num_images,
+                               per_domain=per_domain, max_scan=max_scan)
 
 
 def config_diff(
