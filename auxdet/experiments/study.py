@@ -179,7 +179,9 @@ def study_runs(study: Study, work_root: str | os.PathLike, *, progress: bool = T
     rendering a single image — which cached rows belong to the current code and settings."""
     work_root = Path(work_root)
     runs = []
-    pairs = [(c, s) for s in study.seeds for c in study.cells]  # seed-major: a seed's cells finish together
+    # cell-major in the study's order: the demo's cell first, its seeds together; an interrupted study has
+    # whole cells done (each with all its seeds) rather than a few seeds of every cell
+    pairs = [(c, s) for c in study.cells for s in study.seeds]
     for cell, seed in tqdm(pairs, desc=f"{study.name}: data", disable=not (progress and generate)):
         plan = study.plan_for(cell.setting)
         data = (plan.dataset(work_root / "data", seed, progress=False) if generate
