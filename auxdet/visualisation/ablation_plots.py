@@ -210,8 +210,9 @@ def plot_leem_vs_conv(t4: pd.DataFrame, title: str | None = None, noise: float |
         axes[2].set_ylim(0, p.max() * 1.15)
     else:
         x, w = np.arange(len(p) - 1), 0.38
-        for j, (base, name, color) in enumerate(((p[0], f"printed (vs {p[0]:.3f} M)", "0.7"),
-                                                 (mmdet_baseline, f"from mmdet's {mmdet_baseline:.3f} M", "#4C72B0"))):
+        sources = ((p[0], f"printed (vs {p[0]:.3f} M)", "0.7"),
+                   (mmdet_baseline, f"from mmdet's {mmdet_baseline:.3f} M", "#4C72B0"))  # fmt: skip
+        for j, (base, name, color) in enumerate(sources):
             bars = axes[2].bar(x + (j - 0.5) * w, p[1:] - base, w, color=color, edgecolor="k", linewidth=0.4,
                                label=name)  # fmt: skip
             axes[2].bar_label(bars, [f"{v:.3f}" for v in p[1:] - base], fontsize=7, padding=2)
