@@ -130,6 +130,35 @@ def test_accuracy_vs_cost_one_point_per_method_auxdet_highlighted() -> None:
     assert len(single.axes) == 1 and not single.axes[0].texts
 
 
+def test_noise_band_drawn_around_the_best_row_and_axes_say_not_zero_based() -> None:
+    fig = P.plot_table_bars(paper_table(5), noise=0.3)
+    for ax in fig.axes:
+        band = [p for p in ax.patches if p.get_label() == P.noise_label(0.3)]
+        assert len(band) == 1 and "not zero-based" in ax.get_ylabel()
+        ys = band[0].get_path().transformed(band[0].get_patch_transform()).vertices[:, 1]
+        lo, hi = float(ys.min()), float(ys.max())
+        best = 77.9 if ax is fig.axes[0] else 87.2
+        assert (lo, hi) == pytest.approx((best - 0.3, best + 0.3))
+    assert not [p for p in P.plot_table_bars(paper_table(5)).axes[0].patches if p.get_label().startswith("best")]
+    depth = P.plot_module_depth(paper_table(7), noise=0.3)
+    assert all(any(p.get_label() == P.noise_label(0.3) for p in ax.patches) for ax in depth.axes)
+
+
+def test_leem_panel_shows_the_overheads_printed_and_from_the_mmdet_baseline() -> None:
+    fig = P.plot_leem_vs_conv(paper_table(4), mmdet_baseline=41.936)
+    heights = [round(p.get_height(), 3) for p in fig.axes[2].patches]
+    assert heights == [0.589, 0.196, 1.180, 0.787]  # printed (vs 42.527 M), then from 41.936 M
+    assert fig.axes[2].get_ylim()[0] == 0
+
+
+def test_accuracy_vs_cost_names_only_the_top_methods_outside_the_axes() -> None:
+    t1 = paper_table(1)
+    ax = P.plot_accuracy_vs_cost(t1, costs="Params (M)", label_min_ap50=70.0).axes[0]
+    names = [t.get_text() for t in ax.texts]
+    assert len(names) == int((t1["AP50 (%)"] >= 70).sum()) == 7 and names[0] == "AuxDet (Ours) (77.9)"
+    assert all(t.get_position()[0] > 1.0 and t.get_anncoords() == "axes fraction" for t in ax.texts)
+
+
 def test_plots_reject_tables_without_their_columns() -> None:
     with pytest.raises(ValueError, match="missing columns"):
         P.plot_m2dm_combinations(paper_table(4))
@@ -166,6 +195,11 @@ def test_measured_vs_paper_bars_and_smoke_title() -> None:
     assert P.SMOKE_TITLE in fig.get_suptitle()
     full = P.plot_measured_vs_paper(A.paper_comparison(_fake_results(smoke=False)))
     assert "SMOKE" not in full.get_suptitle() and "6 training iterations" in full.get_suptitle()
+    assert "one seed: no error bars" in full.get_suptitle()
+    with_n = P.plot_measured_vs_paper(A.paper_comparison(_fake_results(smoke=False).assign(num_test_targets=171)),
+                                      noise=0.3)  # fmt: skip
+    assert "n = 171 test targets" in with_n.get_suptitle() and P.noise_label(0.3) in with_n.get_suptitle()
+    assert any(p.get_label() == P.noise_label(0.3) for p in with_n.axes[0].patches)
 
 
 # ----------------------------------------------------------------------------- registry

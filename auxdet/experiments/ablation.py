@@ -187,7 +187,8 @@ def paper_comparison(results: pd.DataFrame) -> pd.DataFrame:
     """Long table of the paper's numbers beside ours for the measured rows.
 
     Columns ``table, row, key, source ('paper' | 'measured'), AP50, Recall, params`` (params in M; the
-    paper's only where it prints them), ``smoke``, ``budget_iters``, ``seed``. Several seeds/budgets of a row
+    paper's only where it prints them), ``smoke``, ``budget_iters``, ``seed``, ``num_test_targets`` (when the
+    results have them). Several seeds/budgets of a row
     give several measured lines.
     """
     need = ["table", "row", "key", "AP50", "Recall", "params"]
@@ -204,7 +205,7 @@ def paper_comparison(results: pd.DataFrame) -> pd.DataFrame:
             "Recall": p[RECALL], "params": p[PARAMS] if PARAMS in p else float("nan"),
         }))  # fmt: skip
     measured = results.assign(source="measured")
-    extra = [c for c in ("smoke", "budget_iters", "seed") if c in measured.columns]
+    extra = [c for c in ("smoke", "budget_iters", "seed", "num_test_targets") if c in measured.columns]
     df = pd.concat([*parts, measured[["table", "row", "key", "source", "AP50", "Recall", "params", *extra]]],
                    ignore_index=True)  # fmt: skip
     df["table"] = df["table"].astype(int)

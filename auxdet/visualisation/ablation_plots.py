@@ -15,6 +15,12 @@ and, for our numbers, :func:`auxdet.experiments.ablation.paper_comparison` outpu
 * :func:`plot_accuracy_vs_cost` — Tab. 1: AP50 vs parameters / FLOPs of every method, AuxDet highlighted;
 * :func:`plot_measured_vs_paper` — our measured rows beside the paper's (a SMOKE run says so in the title).
 
+Axes of the paper's ablations are zoomed to their values (the rows differ by tenths of a point); every such
+plot takes ``noise`` (pp) and then draws a grey band of that half-width around the best row (Tab. 7: the best
+point; Tab. 8: the baseline line), so that a difference inside the band reads as what it is: below the noise
+level. The paper reports no seeds or intervals; notebook 06 uses the spread between its two runs of the same
+baseline (Tab. 1 vs Tab. 2–5: 0.3 AP50).
+
 Every function returns the matplotlib Figure (bars are ``ax.patches``, points ``ax.collections`` /
 ``ax.lines``, one artist per table row, so tests can count them).
 """
@@ -64,17 +70,33 @@ def _zoom(ax: Axes, values: np.ndarray, pad: float = 0.35, axis: str = "y") -> N
     (ax.set_ylim if axis == "y" else ax.set_xlim)(lo - pad * span, hi + pad * span)
 
 
+def noise_label(noise: float) -> str:
+    """Legend text of the noise band."""
+    return f"best ± {noise:.1f} pp (noise level)"
+
+
+def _noise_band(ax: Axes, center: float, noise: float | None, axis: str = "y") -> None:
+    """A grey band ``center ± noise`` behind the data (nothing when ``noise`` is None)."""
+    if noise is None or not np.isfinite(center):
+        return
+    span = ax.axhspan if axis == "y" else ax.axvspan
+    span(center - noise, center + noise, color="0.88", zorder=0, lw=0, label=noise_label(noise))
+
+
 def _bars(ax: Axes, labels: list[str], values: np.ndarray, colors: Sequence[str], metric: str,
-          best: bool = True, fmt: str = "{:.1f}") -> None:  # fmt: skip
-    """Vertical bars with value labels, the best one outlined; the y axis zoomed to the values."""
+          best: bool = True, fmt: str = "{:.1f}", noise: float | None = None) -> None:  # fmt: skip
+    """Vertical bars with value labels, the best one outlined; the y axis zoomed to the values (not
+    zero-based: ``noise`` draws the band of that half-width around the best value, and a note says so)."""
     x = np.arange(len(labels))
+    if np.isfinite(values).any():
+        _noise_band(ax, float(np.nanmax(values)), noise)
     bars = ax.bar(x, values, color=colors, edgecolor="k", linewidth=0.4)
     ax.bar_label(bars, [fmt.format(v) for v in values], fontsize=7, padding=2)
     if best and np.isfinite(values).any():
         b = bars[int(np.nanargmax(values))]
         b.set_linewidth(2.0)
     ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel(metric)
+    ax.set_ylabel(f"{metric} — axis not zero-based")
     _zoom(ax, values)
 
 
@@ -126,8 +148,9 @@ def plot_metadata_matrix(
 
 # ----------------------------------------------------------------------------- Tab. 3, 4, generic
 def plot_table_bars(df: pd.DataFrame, title: str | None = None, colors: Sequence[str] | None = None,
-                    params: bool = True) -> Figure:  # fmt: skip
-    """An ablation table as two bar panels (AP50, Recall), one bar per row; parameters (M) under the labels."""
+                    params: bool = True, noise: float | None = None) -> Figure:  # fmt: skip
+    """An ablation table as two bar panels (AP50, Recall), one bar per row; parameters (M) under the labels;
+    ``noise`` (pp): the band around the best row."""
     _require(df, list(METRICS), "plot_table_bars")
     labels = row_labels(df)
     if params and PARAMS in df.columns:  # parameters under each label
@@ -135,51 +158,81 @@ def plot_table_bars(df: pd.DataFrame, title: str | None = None, colors: Sequence
     colors = list(colors) if colors is not None else ["#4C72B0"] * len(df)
     fig, axes = plt.subplots(1, 2, figsize=(2.2 + 0.75 * len(df) * 2, 3.8), layout="constrained")
     for ax, metric in zip(axes, METRICS, strict=True):
-        _bars(ax, labels, df[metric].to_numpy(float), colors, metric)
+        _bars(ax, labels, df[metric].to_numpy(float), colors, metric, noise=noise)
+    if noise is not None:
+        axes[0].legend(fontsize=7, loc="upper left")
     fig.suptitle(title or df.attrs.get("title", "ablation"), fontsize=10)
     return fig
 
 
-def plot_m2dm_combinations(t3: pd.DataFrame, title: str | None = None) -> Figure:
+def plot_m2dm_combinations(t3: pd.DataFrame, title: str | None = None, noise: float | None = None) -> Figure:
     """Tab. 3: AP50 / Recall of the PSSM / PSCM combinations, coloured by combination, params annotated."""
     _require(t3, ["combination", *METRICS], "plot_m2dm_combinations")
     colors = [COMBINATION_COLORS.get(c, "0.5") for c in t3["combination"]]
     fig = plot_table_bars(
-        t3, title=title or "Tab. 3 — PSSM / PSCM combinations (outlined: best)", colors=colors
+        t3, title=title or "Tab. 3 — PSSM / PSCM combinations (outlined: best)", colors=colors, noise=noise
     )
     handles = [Rectangle((0, 0), 1, 1, color=c) for c in COMBINATION_COLORS.values()]
-    fig.axes[1].legend(handles, list(COMBINATION_COLORS), title="combination", fontsize=7, title_fontsize=7,
+    labels = list(COMBINATION_COLORS)
+    if noise is not None:
+        handles.append(Rectangle((0, 0), 1, 1, color="0.88"))
+        labels.append(noise_label(noise))
+        fig.axes[0].get_legend().remove()
+    fig.axes[1].legend(handles, labels, title="combination", fontsize=7, title_fontsize=7,
                        loc="upper left")  # fmt: skip
     return fig
 
 
-def plot_leem_vs_conv(t4: pd.DataFrame, title: str | None = None) -> Figure:
-    """Tab. 4: AP50 and Recall (left, middle) and parameters (right, Δ vs baseline annotated) per edge kernel."""
+def plot_leem_vs_conv(t4: pd.DataFrame, title: str | None = None, noise: float | None = None,
+                      mmdet_baseline: float | None = None) -> Figure:  # fmt: skip
+    """Tab. 4: AP50 and Recall (left, middle) and parameters (right) per edge kernel.
+
+    The right panel shows the totals (zero-based, Δ vs the paper's baseline annotated) or, with
+    ``mmdet_baseline`` (M, mmdet's count of the same baseline, 41.936 M), the overhead of each module
+    twice: as printed (Δ vs the paper's 42.527 M) and measured from ``mmdet_baseline``.
+    """
     _require(t4, [*METRICS, PARAMS], "plot_leem_vs_conv")
     labels = row_labels(t4)
     colors = ["0.6", "#8172B3", "#C44E52"][: len(t4)] + ["#4C72B0"] * max(0, len(t4) - 3)
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), layout="constrained")
     for ax, metric in zip(axes[:2], METRICS, strict=True):
-        _bars(ax, labels, t4[metric].to_numpy(float), colors, metric)
+        _bars(ax, labels, t4[metric].to_numpy(float), colors, metric, noise=noise)
+    if noise is not None:
+        axes[0].legend(fontsize=7, loc="upper left")
     p = t4[PARAMS].to_numpy(float)
-    x = np.arange(len(p))
-    bars = axes[2].bar(x, p, color=colors, edgecolor="k", linewidth=0.4)
-    axes[2].bar_label(bars, [f"{v:.3f}\n(+{v - p[0]:.3f})" if i else f"{v:.3f}" for i, v in enumerate(p)],
-                      fontsize=7, padding=2)  # fmt: skip
-    axes[2].set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
-    axes[2].set_ylabel(PARAMS)
-    axes[2].set_ylim(p.min() - 0.5, p.max() + 0.5 * (p.max() - p.min()) + 0.3)
+    if mmdet_baseline is None:
+        x = np.arange(len(p))
+        bars = axes[2].bar(x, p, color=colors, edgecolor="k", linewidth=0.4)
+        axes[2].bar_label(bars, [f"{v:.3f}\n(+{v - p[0]:.3f})" if i else f"{v:.3f}" for i, v in enumerate(p)],
+                          fontsize=7, padding=2)  # fmt: skip
+        axes[2].set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
+        axes[2].set_ylabel(PARAMS)
+        axes[2].set_ylim(0, p.max() * 1.15)
+    else:
+        x, w = np.arange(len(p) - 1), 0.38
+        sources = ((p[0], f"printed (vs {p[0]:.3f} M)", "0.7"),
+                   (mmdet_baseline, f"from mmdet's {mmdet_baseline:.3f} M", "#4C72B0"))  # fmt: skip
+        for j, (base, name, color) in enumerate(sources):
+            bars = axes[2].bar(x + (j - 0.5) * w, p[1:] - base, w, color=color, edgecolor="k", linewidth=0.4,
+                               label=name)  # fmt: skip
+            axes[2].bar_label(bars, [f"{v:.3f}" for v in p[1:] - base], fontsize=7, padding=2)
+        axes[2].set_xticks(x, labels[1:], rotation=30, ha="right", fontsize=8)
+        axes[2].set_ylabel("Δ parameters over the baseline (M)")
+        axes[2].set_ylim(0, float(np.max(p[1:] - min(p[0], mmdet_baseline))) * 1.3)
+        axes[2].legend(fontsize=7, loc="upper left")
     fig.suptitle(title or "Tab. 4 — LEEM (1×3→3×1) vs a standard 3×3 convolution", fontsize=10)
     return fig
 
 
 # ----------------------------------------------------------------------------- Tab. 7, 8
-def plot_module_depth(t7: pd.DataFrame, title: str | None = None) -> Figure:
-    """Tab. 7: AP50 / Recall vs embedding depth, one line per varied module (the other fixed at 2)."""
+def plot_module_depth(t7: pd.DataFrame, title: str | None = None, noise: float | None = None) -> Figure:
+    """Tab. 7: AP50 / Recall vs embedding depth, one line per varied module (the other fixed at 2);
+    ``noise`` (pp): the band around the best point of each panel."""
     _require(t7, ["varied", "M2DM depth", "LEEM depth", *METRICS], "plot_module_depth")
     fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.6), layout="constrained")
     colors = {"M2DM": "#4C72B0", "LEEM": "#C44E52"}
     for ax, metric in zip(axes, METRICS, strict=True):
+        _noise_band(ax, float(t7[metric].max()), noise)
         for module, g in t7.groupby("varied", sort=False):
             depth = g[f"{module} depth"].to_numpy(int)
             y = g[metric].to_numpy(float)
@@ -188,21 +241,26 @@ def plot_module_depth(t7: pd.DataFrame, title: str | None = None) -> Figure:
                     label="_best")  # fmt: skip
         ax.set_xticks(sorted(set(t7["M2DM depth"]) | set(t7["LEEM depth"])))
         ax.set_xlabel("embedding depth (modules after stages 1..k)")
-        ax.set_ylabel(metric)
+        ax.set_ylabel(f"{metric} — axis not zero-based")
         _zoom(ax, t7[metric].to_numpy(float), pad=0.2)
     axes[0].legend(fontsize=8)
     fig.suptitle(title or "Tab. 7 — embedding depth of M2DM and LEEM (★ best)", fontsize=10)
     return fig
 
 
-def plot_backbone_depth(t8: pd.DataFrame, title: str | None = None) -> Figure:
-    """Tab. 8: baseline vs AuxDet per ResNet depth (AP50, Recall), the gain annotated at each depth."""
+def plot_backbone_depth(t8: pd.DataFrame, title: str | None = None, noise: float | None = None) -> Figure:
+    """Tab. 8: baseline vs AuxDet per ResNet depth (AP50, Recall), the gain annotated at each depth;
+    ``noise`` (pp): a band of that half-width around the baseline line."""
     _require(t8, ["backbone depth", "model", *METRICS], "plot_backbone_depth")
     depths = sorted(set(t8["backbone depth"]))
     x = np.arange(len(depths))
     fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.6), layout="constrained")
     for ax, metric in zip(axes, METRICS, strict=True):
         wide = t8.pivot(index="backbone depth", columns="model", values=metric).reindex(depths)
+        if noise is not None and "Baseline" in wide.columns:
+            b = wide["Baseline"].to_numpy(float)
+            ax.fill_between(x, b - noise, b + noise, color="0.88", lw=0, zorder=0,
+                            label=f"baseline ± {noise:.1f} pp (noise level)")  # fmt: skip
         for model in wide.columns:
             ax.plot(x, wide[model].to_numpy(float), "o-", color=MODEL_COLORS.get(model, "0.3"), label=model)
         if {"Baseline", "AuxDet"} <= set(wide.columns):
@@ -210,7 +268,7 @@ def plot_backbone_depth(t8: pd.DataFrame, title: str | None = None) -> Figure:
                 ax.annotate(f"{a - b:+.1f}", (i, max(a, b)), xytext=(0, 6), textcoords="offset points",
                             ha="center", fontsize=8, color=MODEL_COLORS["AuxDet"])  # fmt: skip
         ax.set_xticks(x, [f"ResNet-{d}" for d in depths])
-        ax.set_ylabel(metric)
+        ax.set_ylabel(f"{metric} — axis not zero-based")
         _zoom(ax, wide.to_numpy(float), pad=0.25)
     axes[0].legend(fontsize=8)
     fig.suptitle(title or "Tab. 8 — backbone depth: baseline vs AuxDet (gain in pp)", fontsize=10)
@@ -261,11 +319,14 @@ def plot_plugin_gains(t9: pd.DataFrame, title: str | None = None) -> Figure:
 
 # ----------------------------------------------------------------------------- Tab. 1
 def plot_accuracy_vs_cost(t1: pd.DataFrame, costs: Sequence[str] = (PARAMS, FLOPS), highlight: str = "AuxDet (Ours)",
-                          title: str | None = None, annotate: bool = True) -> Figure:  # fmt: skip
+                          title: str | None = None, annotate: bool = True, label_min_ap50: float = 70.0
+                          ) -> Figure:  # fmt: skip
     """Tab. 1: AP50 vs parameters and/or FLOPs (log x) for every method, coloured by category.
 
     ``highlight`` (AuxDet) is drawn as a large star; each method is one point (``ax.collections``:
-    one scatter per category + the highlight).
+    one scatter per category + the highlight). With ``annotate`` the methods with AP50 ≥ ``label_min_ap50``
+    are named in a column right of each panel (in AP50 order), joined to their point by a thin line, so no
+    name is printed over the data.
     """
     costs = [costs] if isinstance(costs, str) else list(costs)
     _require(t1, ["method", "category", AP50, *costs], "plot_accuracy_vs_cost")
@@ -282,10 +343,12 @@ def plot_accuracy_vs_cost(t1: pd.DataFrame, costs: Sequence[str] = (PARAMS, FLOP
             ax.scatter(h[cost], h[AP50], s=260, marker="*", color=CATEGORY_COLORS["Ours"], edgecolors="k",
                        linewidths=0.8, label=highlight, zorder=3)  # fmt: skip
         if annotate:
-            for method, c, ap in zip(t1["method"], t1[cost], t1[AP50], strict=True):
+            named = t1[t1[AP50] >= label_min_ap50].sort_values(AP50, ascending=False)
+            for i, (method, c, ap) in enumerate(zip(named["method"], named[cost], named[AP50], strict=True)):
                 is_hl = method == highlight
-                ax.annotate(method, (c, ap), xytext=(4, 3), textcoords="offset points", fontsize=8 if is_hl else 6,
-                            fontweight="bold" if is_hl else "normal", color="0.1" if is_hl else "0.35")  # fmt: skip
+                ax.annotate(f"{method} ({ap:.1f})", (c, ap), xytext=(1.03, 0.97 - 0.07 * i), textcoords="axes fraction",
+                            va="center", fontsize=8 if is_hl else 7, fontweight="bold" if is_hl else "normal",
+                            arrowprops=dict(arrowstyle="-", color="0.6", lw=0.5, shrinkA=0, shrinkB=3))  # fmt: skip
         ax.set_xscale("log")
         ax.set_xlabel(f"{cost} (log)")
         ax.set_ylabel(AP50)
@@ -297,15 +360,17 @@ def plot_accuracy_vs_cost(t1: pd.DataFrame, costs: Sequence[str] = (PARAMS, FLOP
 
 # ----------------------------------------------------------------------------- measured vs paper
 def plot_measured_vs_paper(
-    comparison: pd.DataFrame, metric: str = "AP50", title: str | None = None
+    comparison: pd.DataFrame, metric: str = "AP50", title: str | None = None, noise: float | None = None
 ) -> Figure:
     """Our measured ablation rows beside the paper's: one row of panels per table (paper | measured).
 
     ``comparison`` is :func:`auxdet.experiments.ablation.paper_comparison` output (``table``, ``row``, ``source``,
     ``AP50``, ``Recall``; optional ``smoke``, ``budget_iters``, ``seed``). Measured bars are the mean
     over seeds with the min–max range as error bar. A SMOKE run puts ``SMOKE budget — not meaningful``
-    in the title. The axes of the two sources are separate: the paper's numbers are on WideIRSTD-Full
-    with an R50 at 12 epochs, ours on synthetic data with the CPU-tiny detector.
+    in the title, and so does the number of test targets (``num_test_targets``, when given). The axes of
+    the two sources are separate: the paper's numbers are on WideIRSTD-Full with an R50 at 12 epochs
+    (zoomed; ``noise`` draws the band around its best row), ours on synthetic data with the CPU-tiny
+    detector (zero-based).
     """
     _require(comparison, ["table", "row", "source", metric], "plot_measured_vs_paper")
     if metric not in ("AP50", "Recall"):
@@ -331,12 +396,13 @@ def plot_measured_vs_paper(
             ax.invert_yaxis()
             finite = vals[np.isfinite(vals)]
             if source == "paper" and finite.size:
+                _noise_band(ax, float(finite.max()), noise, axis="x")
                 _zoom(ax, finite, pad=0.6, axis="x")
             else:
                 ax.set_xlim(0, max(5.0, float(finite.max()) * 1.2 if finite.size else 5.0))
         ax_p.set_title(f"Tab. {n} — paper (WideIRSTD-Full, R50)", fontsize=9)
         ax_m.set_title(f"Tab. {n} — ours (synthetic, CPU-tiny)", fontsize=9)
-        ax_p.set_xlabel(f"{metric} (%)", fontsize=8)
+        ax_p.set_xlabel(f"{metric} (%) — axis not zero-based", fontsize=8)
         ax_m.set_xlabel(f"{metric} (%)", fontsize=8)
     smoke = bool(measured_all["smoke"].astype(bool).any()) if "smoke" in measured_all else False
     info = []
@@ -345,10 +411,16 @@ def plot_measured_vs_paper(
             f"{', '.join(str(int(b)) for b in sorted(set(measured_all['budget_iters'])))} training iterations"
         )
     if "seed" in measured_all and len(measured_all):
-        info.append(f"seeds {sorted(int(s) for s in set(measured_all['seed']))}")
+        seeds = sorted(int(s) for s in set(measured_all["seed"]))
+        info.append(f"seeds {seeds}" + (" (one seed: no error bars)" if len(seeds) == 1 else ""))
+    if "num_test_targets" in measured_all and measured_all["num_test_targets"].notna().any():
+        n = sorted(int(v) for v in set(measured_all["num_test_targets"].dropna()))
+        info.append(f"n = {'/'.join(map(str, n))} test targets")
     head = title or f"Measured ablations vs the paper ({metric})"
     if info:
         head += " — " + ", ".join(info)
+    if noise is not None:
+        head += f"\ngrey: the paper's {noise_label(noise)}"
     if smoke:
         head = f"{SMOKE_TITLE}\n{head}"
     fig.suptitle(head, fontsize=11 if smoke else 10, color="#C44E52" if smoke else "k",
