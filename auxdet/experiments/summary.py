@@ -122,7 +122,8 @@ def comparison_table(summary: pd.DataFrame, comparison: str, metric: str = "AP50
     return pd.DataFrame({
         "setting": sel["setting"], "value": sel["value"], "targets": sel["num_targets"],
         "a": sel["a_mean"].round(1), "b": sel["b_mean"].round(1),
-        "Δ (mean ± std over seeds)": [f"{m:+.1f} ± {s:.1f}" for m, s in zip(sel["diff_mean"], sel["diff_std"], strict=True)],
+        "Δ (mean ± std over seeds)": [f"{m:+.1f} ± {s:.1f}" if n > 1 else f"{m:+.1f} (one seed)"
+                                      for m, s, n in zip(sel["diff_mean"], sel["diff_std"], sel["n_seeds"], strict=True)],
         "95 % CI (bootstrap)": [f"[{lo:+.1f}, {hi:+.1f}]" for lo, hi in zip(sel["ci_lo"], sel["ci_hi"], strict=True)],
         "seeds": sel["per_seed"],
     }).reset_index(drop=True)  # fmt: skip
