@@ -169,13 +169,14 @@ def test_demo_report_from_tables(tmp_path: Path) -> None:
     table = pd.DataFrame(rows("baseline", "true", 20.0) + rows("auxdet", "true", 30.0) + rows("auxdet", "swap", 25.0))
     summary = pd.DataFrame([{"setting": "a1-balanced", "comparison": "metadata reliance (swap)", "metric": "AP50",
                              "group": "overall", "value": "all", "num_targets": 10, "a_mean": 30.0, "b_mean": 25.0,
-                             "diff_mean": 5.0, "diff_std": 0.0, "ci_lo": 1.0, "ci_hi": 9.0, "per_seed": "+5.0"}])
+                             "diff_mean": 5.0, "diff_std": float("nan"), "ci_lo": 1.0, "ci_hi": 9.0, "per_seed": "+5.0",
+                             "n_seeds": 1}])
     md = write_report(table, summary, tmp_path, settings={"seed": 0})
     text = md.read_text()
     assert "One seed: one sample" in text and "| group | targets |" in text
     row = [line for line in text.splitlines() if line.startswith("| Air/LWIR")][0]
     assert "30.0" in row and "40.0" in row and "35.0" in row  # baseline, auxdet, auxdet (swap)
-    assert "metadata reliance (swap)" in text and "[+1.0, +9.0]" in text
+    assert "metadata reliance (swap)" in text and "[+1.0, +9.0]" in text and "+5.0 (one seed)" in text
     assert (tmp_path / "report.png").stat().st_size > 1000
 
 

@@ -83,9 +83,28 @@ def test_study_definitions() -> None:
     first = FULL_STUDY.cells[0]
     assert first.setting == Setting(1.0, "balanced") and set(first.arms) == set(ARMS)
     assert sorted({c.setting.ambiguity for c in FULL_STUDY.cells if c.setting.domain_mix == "balanced"}) == [0, 0.5, 1]
-    assert {c.setting.domain_mix for c in FULL_STUDY.cells} == {"balanced", "real"}
+    assert {c.setting.domain_mix for c in FULL_STUDY.cells} == {"balanced"}  # the real mix: left out (CPU budget)
     assert len(FULL_STUDY.seeds) >= 3
     assert FULL_STUDY.plan_for(Setting(0.5, "real")).synth == {"ambiguity": 0.5, "domain_mix": "real"}
     assert QUICK_STUDY.plan.num_images < FULL_STUDY.plan.num_images
     with pytest.raises(ValueError, match="unknown study arms"):
         Cell(Setting(1.0), ("auxdet", "oracle"))
+
+
+def test_sweep_figure_draws_every_seed() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from auxdet.visualisation.study import plot_sweep
+
+    summary = pd.DataFrame([{"setting": f"a{a}-balanced", "ambiguity": a, "domain_mix": "balanced", "comparison": c,
+                             "metric": "AP50", "group": "overall", "value": "all", "n_seeds": 3, "diff_mean": 1.0,
+                             "ci_lo": 0.5, "ci_hi": 1.5, "per_seed": "0.00;1.50;1.50"}
+                            for a in (0.0, 0.5, 1.0) for c in ("metadata effect", "metadata reliance (swap)")])
+    fig = plot_sweep(summary)
+    for ax in fig.axes:
+        seeds = [c for c in ax.collections if c.get_offsets().shape == (3, 2)]  # one scatter of 3 seeds per level
+        assert len(seeds) == 3
+    plt.close(fig)

@@ -77,8 +77,13 @@ def plot_sweep(summary: pd.DataFrame, comparisons: Sequence[str] = ("metadata ef
             if line.empty:
                 continue
             err = np.vstack([line["diff_mean"] - line["ci_lo"], line["ci_hi"] - line["diff_mean"]])
-            ax.errorbar(line["ambiguity"], line["diff_mean"], yerr=np.clip(err, 0, None), ls=ls, marker=marker,
-                        capsize=3, label=f"{mix} mix")  # fmt: skip
+            drawn = ax.errorbar(line["ambiguity"], line["diff_mean"], yerr=np.clip(err, 0, None), ls=ls,
+                                marker=marker, capsize=3, label=f"{mix} mix: mean, 95 % CI")  # fmt: skip
+            # each seed's own difference: the training noise the bootstrap over test images leaves out
+            for k, (a, seeds) in enumerate(zip(line["ambiguity"], line["per_seed"].astype(str), strict=True)):
+                per_seed = [float(v) for v in seeds.split(";") if v not in ("", "nan")]
+                ax.scatter(np.full(len(per_seed), a) + 0.025, per_seed, s=14, marker="x", lw=0.9,
+                           color=drawn.lines[0].get_color(), label=f"{mix} mix: one seed" if k == 0 else None)
         ax.axhline(0, color="0.3", lw=0.8)
         ax.set(xlabel="domain ambiguity (share of images whose scene is drawn independently of the domain)",
                title=name, xticks=sorted(set(sel["ambiguity"])))  # fmt: skip
@@ -87,7 +92,8 @@ def plot_sweep(summary: pd.DataFrame, comparisons: Sequence[str] = ("metadata ef
     axes[0].set_ylabel(f"Δ {metric} (percentage points)")
     axes[-1].legend(frameon=False)
     n = int(sel["n_seeds"].max()) if len(sel) else 0
-    fig.suptitle(f"When does metadata matter? ({group}, mean of {n} seeds, 95 % paired bootstrap CI)", fontsize=10)
+    fig.suptitle(f"When does metadata matter? ({group}; mean of {n} seeds with the 95 % paired bootstrap CI over "
+                 "test images; × = each seed)", fontsize=10)
     fig.tight_layout()
     return fig
 
