@@ -85,11 +85,10 @@ def plot_sweep(summary: pd.DataFrame, comparisons: Sequence[str] = ("metadata ef
                 ax.scatter(np.full(len(per_seed), a) + 0.025, per_seed, s=14, marker="x", lw=0.9,
                            color=drawn.lines[0].get_color(), label=f"{mix} mix: one seed" if k == 0 else None)
         ax.axhline(0, color="0.3", lw=0.8)
-        ax.set(xlabel="domain ambiguity (share of images whose scene is drawn independently of the domain)",
-               title=name, xticks=sorted(set(sel["ambiguity"])))  # fmt: skip
-        ax.xaxis.label.set_size(8)
+        ax.set(title=name, xticks=sorted(set(sel["ambiguity"])))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"Δ {metric} (percentage points)")
+    fig.supxlabel("domain ambiguity (share of images whose scene is drawn independently of the domain)", fontsize=9)
     axes[-1].legend(frameon=False)
     n = int(sel["n_seeds"].max()) if len(sel) else 0
     fig.suptitle(f"When does metadata matter? ({group}; mean of {n} seeds with the 95 % paired bootstrap CI over "
